@@ -1,0 +1,22 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Installs what fundguard builds, tests and runs with, from Debian 12
+# packages. Run as root (or with sudo). Does nothing for packages already
+# installed, so it is cheap to call again.
+set -eu
+PKGS="build-essential cmake pkg-config python3 zlib1g-dev libjansson-dev \
+librdkafka-dev libhiredis-dev libcmocka-dev redis-server kcat valgrind"
+
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    # shellcheck disable=SC2086
+    $SUDO apt-get install -y -qq --no-install-recommends $missing
+fi

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * fg_app.c: config + pack + detectors, as every command needs them.
+ */
+#include "fg_app.h"
+#include "fg_common.h"
+
+#include <jansson.h>
+#include <string.h>
+
+int fg_app_open(struct fg_app *app, const char *config, char **sets, size_t nsets,
+                int init)
+{
+    char err[1024] = "";
+    const char *s;
+    json_t *strict;
+
+    memset(app, 0, sizeof(*app));
+    app->cfg = fg_config_load(config, err, sizeof(err));
+    if (!app->cfg)
+        goto bad;
+    for (size_t i = 0; i < nsets; i++)
+        if (fg_config_set(app->cfg, sets[i], err, sizeof(err)))
+            goto bad;
+    if (fg_config_validate_keys(app->cfg, err, sizeof(err)))
+        goto bad;
+    s = fg_config_str(app->cfg, "log.level", "info", err, sizeof(err));
+    if (!s)
+        goto bad;
+    if (strcmp(s, "debug") == 0)
+        fg_log_level = FG_LOG_DEBUG;
+    else if (strcmp(s, "warn") == 0)
+        fg_log_level = FG_LOG_WARN;
+    else if (strcmp(s, "error") == 0)
+        fg_log_level = FG_LOG_ERROR;
+    if (fg_detectors_configure(&app->ds, app->cfg, err, sizeof(err)))
+        goto bad;
+
+    s = fg_config_str(app->cfg, "rules.pack", "config/rules/nhsa", err, sizeof(err));
+    if (!s)
+        goto bad;
+    app->pack_dir = fg_config_resolve(app->cfg, s);
+    s = fg_config_str(app->cfg, "reference.catalogue", "", err, sizeof(err));
+    if (!s)
+        goto bad;
+    app->catalogue = *s ? fg_config_resolve(app->cfg, s) : NULL;
+    s = fg_config_str(app->cfg, "reference.price_list", "", err, sizeof(err));
+    if (!s)
+        goto bad;
+    app->price_list = *s ? fg_config_resolve(app->cfg, s) : NULL;
+    strict = fg_config_get(app->cfg, "rules.strict");
+    if (strict && !json_is_boolean(strict)) {
+        fg_config_error(app->cfg, "rules.strict", err, sizeof(err), "expected true or false");
+        goto bad;
+    }
+    app->strict = !json_is_false(strict);
+
+    app->pack = fg_pack_load(app->pack_dir, app->catalogue, app->price_list, err,
+                             sizeof(err));
+    if (!app->pack)
+        goto bad;
+    if (app->strict && app->pack->total_rejected) {
+        fprintf(stderr, "fundguard: %zu reference rows rejected (rules.strict is on):\n",
+                app->pack->total_rejected);
+        for (size_t i = 0; i < app->pack->nrejections && i < 20; i++)
+            fprintf(stderr, "  %s\n", app->pack->rejections[i]);
+        fg_app_close(app);
+        return FG_EXIT_CONFIG;
+    }
+    if (init && fg_detectors_init(&app->ds, app->pack, err, sizeof(err)))
+        goto bad;
+    return FG_EXIT_OK;
+
+bad:
+    fprintf(stderr, "fundguard: config error: %s\n", err);
+    fg_app_close(app);
+    return FG_EXIT_CONFIG;
+}
+
+void fg_app_close(struct fg_app *app)
+{
+    fg_detectors_fini(&app->ds);
+    fg_pack_free(app->pack);
+    fg_config_free(app->cfg);
+    free(app->pack_dir);
+    free(app->catalogue);
+    free(app->price_list);
+    memset(app, 0, sizeof(*app));
+}
+
+void fg_app_print_pack(const struct fg_app *app, FILE *out)
+{
+    const struct fg_pack *p = app->pack;
+
+    fprintf(out, "rule pack %s (%s), content hash %016llx\n", p->ident, p->dir,
+            (unsigned long long)p->content_hash);
+    fprintf(out, "  %-16s %8s %8s  %s\n", "table", "loaded", "rejected", "file");
+    for (int i = 0; i < FG_T_NTABLES; i++)
+        if (p->tables[i].file)
+            fprintf(out, "  %-16s %8zu %8zu  %s\n", fg_table_name((enum fg_table_id)i),
+                    p->tables[i].n, p->tables[i].rejected, p->tables[i].file);
+    if (p->pairs_file)
+        fprintf(out, "  %-16s %8zu %8zu  %s\n", "dup_pairs", p->npairs,
+                p->pairs_rejected, p->pairs_file);
+    if (p->cat_file)
+        fprintf(out, "  %-16s %8zu %8zu  %s\n", "catalogue", p->ncat, p->cat_rejected,
+                p->cat_file);
+    else
+        fprintf(out, "  %-16s (not configured: CAT-NOT-LISTED is off)\n", "catalogue");
+    if (p->price_file)
+        fprintf(out, "  %-16s %8zu %8zu  %s\n", "price_list", p->nprice,
+                p->price_rejected, p->price_file);
+    else
+        fprintf(out, "  %-16s (not configured: PRICE-OVER-LIST is off)\n", "price_list");
+    for (size_t i = 0; i < p->nrejections; i++)
+        fprintf(out, "  rejected: %s\n", p->rejections[i]);
+    if (p->total_rejected > p->nrejections)
+        fprintf(out, "  ... and %zu more rejected rows\n",
+                p->total_rejected - p->nrejections);
+}

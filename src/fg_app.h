@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * fg_app.h: what the commands share: loading a config with its overrides,
+ * the rule pack and the detectors, each failure mapped to its exit code.
+ */
+#ifndef FG_APP_H
+#define FG_APP_H
+
+#include "fg_config.h"
+#include "fg_detector.h"
+#include "fg_pack.h"
+
+struct fg_app {
+    struct fg_config *cfg;
+    struct fg_detectors ds;
+    struct fg_pack *pack;
+    char *pack_dir, *catalogue, *price_list;
+    int strict;
+};
+
+/**
+ * Load config FILE, apply --set overrides, configure detectors, load the
+ * pack (and, with init, initialise the detectors). Returns an exit code:
+ * FG_EXIT_OK, or FG_EXIT_CONFIG with the reason printed to stderr.
+ */
+int fg_app_open(struct fg_app *app, const char *config, char **sets, size_t nsets,
+                int init);
+void fg_app_close(struct fg_app *app);
+
+/** Print pack load results: rows loaded and rejected per table. */
+void fg_app_print_pack(const struct fg_app *app, FILE *out);
+
+int fg_cmd_replay(int argc, char **argv);
+int fg_cmd_check_config(int argc, char **argv);
+
+#endif

@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * fg_config.c: config loading on Jansson. Jansson keeps no line numbers
+ * for values, so errors locate a key by finding its quoted name in the
+ * file text, after the line of its parent key: enough to point an
+ * operator at the right line of a hand-written file.
+ */
+#include "fg_config.h"
+#include "fg_common.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static char *read_file(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    struct fg_buf_tmp { char *p; size_t n, cap; } b = {NULL, 0, 0};
+    char chunk[8192];
+    size_t r;
+
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    while ((r = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (b.n + r + 1 > b.cap) {
+            b.cap = (b.n + r + 1) * 2;
+            b.p = fg_realloc(b.p, b.cap);
+        }
+        memcpy(b.p + b.n, chunk, r);
+        b.n += r;
+    }
+    fclose(f);
+    if (!b.p)
+        b.p = fg_calloc(1, 1);
+    b.p[b.n] = '\0';
+    return b.p;
+}
+
+struct fg_config *fg_config_load(const char *path, char *err, size_t errlen)
+{
+    struct fg_config *cfg;
+    json_error_t jerr;
+    char *text = read_file(path, err, errlen);
+    json_t *root;
+
+    if (!text)
+        return NULL;
+    root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        snprintf(err, errlen, "%s:%d: %s", path, jerr.line, jerr.text);
+        free(text);
+        return NULL;
+    }
+    if (!json_is_object(root)) {
+        snprintf(err, errlen, "%s:1: the config must be a JSON object", path);
+        json_decref(root);
+        free(text);
+        return NULL;
+    }
+    cfg = fg_calloc(1, sizeof(*cfg));
+    cfg->path = fg_strdup(path);
+    cfg->text = text;
+    cfg->root = root;
+    return cfg;
+}
+
+void fg_config_free(struct fg_config *cfg)
+{
+    if (!cfg)
+        return;
+    json_decref(cfg->root);
+    for (size_t i = 0; i < cfg->nsets; i++)
+        free(cfg->sets[i]);
+    free(cfg->sets);
+    free(cfg->text);
+    free(cfg->path);
+    free(cfg);
+}
+
+/* Line of the dotted key in the file text, or 0 when it is not there. */
+static int key_line(const struct fg_config *cfg, const char *path)
+{
+    const char *from = cfg->text, *seg = path, *hit = NULL;
+    char needle[256];
+
+    while (*seg) {
+        const char *dot = strchr(seg, '.');
+        size_t n = dot ? (size_t)(dot - seg) : strlen(seg);
+        snprintf(needle, sizeof(needle), "\"%.*s\"", (int)n, seg);
+        hit = strstr(from, needle);
+        if (!hit)
+            break;
+        from = hit + strlen(needle);
+        seg = dot ? dot + 1 : seg + n;
+    }
+    if (!hit)
+        return 0;
+    int line = 1;
+    for (const char *p = cfg->text; p < hit; p++)
+        line += *p == '\n';
+    return line;
+}
+
+static int from_set(const struct fg_config *cfg, const char *path)
+{
+    for (size_t i = 0; i < cfg->nsets; i++) {
+        size_t n = strlen(cfg->sets[i]);
+        if (strncmp(cfg->sets[i], path, n) == 0 && (path[n] == '\0' || path[n] == '.'))
+            return 1;
+    }
+    return 0;
+}
+
+void fg_config_error(const struct fg_config *cfg, const char *path, char *err,
+                     size_t errlen, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    int line;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (from_set(cfg, path)) {
+        snprintf(err, errlen, "--set %s: %s", path, msg);
+        return;
+    }
+    line = key_line(cfg, path);
+    snprintf(err, errlen, "%s:%d: key '%s': %s", cfg->path, line ? line : 1, path, msg);
+}
+
+void *fg_config_get(const struct fg_config *cfg, const char *path)
+{
+    json_t *cur = cfg->root;
+    const char *seg = path;
+    char key[256];
+
+    while (cur && *seg) {
+        const char *dot = strchr(seg, '.');
+        size_t n = dot ? (size_t)(dot - seg) : strlen(seg);
+        if (n >= sizeof(key) || !json_is_object(cur))
+            return NULL;
+        memcpy(key, seg, n);
+        key[n] = '\0';
+        cur = json_object_get(cur, key);
+        seg = dot ? dot + 1 : seg + n;
+    }
+    return cur;
+}
+
+const char *fg_config_str(const struct fg_config *cfg, const char *path,
+                          const char *def, char *err, size_t errlen)
+{
+    json_t *v = fg_config_get(cfg, path);
+
+    if (!v || json_is_null(v))
+        return def;
+    if (!json_is_string(v)) {
+        fg_config_error(cfg, path, err, errlen, "expected a string");
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+int fg_config_int(const struct fg_config *cfg, const char *path, long long def,
+                  long long min, long long max, long long *out, char *err,
+                  size_t errlen)
+{
+    json_t *v = fg_config_get(cfg, path);
+
+    if (!v || json_is_null(v)) {
+        *out = def;
+        return 0;
+    }
+    if (!json_is_integer(v)) {
+        fg_config_error(cfg, path, err, errlen, "expected an integer");
+        return -1;
+    }
+    *out = json_integer_value(v);
+    if (*out < min || *out > max) {
+        fg_config_error(cfg, path, err, errlen, "%lld is out of range %lld..%lld",
+                        *out, min, max);
+        return -1;
+    }
+    return 0;
+}
+
+int fg_config_set(struct fg_config *cfg, const char *assignment, char *err,
+                  size_t errlen)
+{
+    const char *eq = strchr(assignment, '=');
+    json_t *cur = cfg->root, *val;
+    json_error_t jerr;
+    char *path;
+
+    if (!eq || eq == assignment) {
+        snprintf(err, errlen, "--set %s: expected KEY=VALUE", assignment);
+        return -1;
+    }
+    path = fg_strndup(assignment, (size_t)(eq - assignment));
+    val = json_loads(eq + 1, JSON_DECODE_ANY, &jerr);
+    if (!val)
+        val = json_string(eq + 1);
+    if (!val) {
+        snprintf(err, errlen, "--set %s: value is not valid UTF-8", path);
+        free(path);
+        return -1;
+    }
+    /* Walk the path, creating objects, and set the leaf. */
+    char *seg = path;
+    for (;;) {
+        char *dot = strchr(seg, '.');
+        if (dot)
+            *dot = '\0';
+        if (!*seg) {
+            snprintf(err, errlen, "--set %.*s: empty key segment",
+                     (int)(eq - assignment), assignment);
+            json_decref(val);
+            free(path);
+            return -1;
+        }
+        if (!dot) {
+            json_object_set_new(cur, seg, val);
+            break;
+        }
+        json_t *next = json_object_get(cur, seg);
+        if (!json_is_object(next)) {
+            next = json_object();
+            json_object_set_new(cur, seg, next);
+        }
+        cur = next;
+        *dot = '.';
+        seg = dot + 1;
+    }
+    /* path was restored segment by segment; keep it for error messages. */
+    cfg->sets = fg_realloc(cfg->sets, (cfg->nsets + 1) * sizeof(char *));
+    cfg->sets[cfg->nsets++] = path;
+    return 0;
+}
+
+/* Keys the core knows, per top-level section. Detector sections are checked
+ * against their descriptors by fg_detector; kafka.consumer/producer pass
+ * through to librdkafka. */
+static const char *const section_keys[][12] = {
+    {"kafka", "bootstrap_servers", "group_id", "topics", "consumer", "producer", NULL},
+    {"redis", "host", "port", "unix_socket", "password_file", "db", NULL},
+    {"state", "backend", "lateness_seconds", "event_dedup_days", NULL},
+    {"metrics", "listen", NULL},
+    {"rules", "pack", "strict", NULL},
+    {"reference", "catalogue", "price_list", NULL},
+    {"replay", "max_event_bytes", "progress", NULL},
+    {"log", "level", NULL},
+    {"detectors", NULL},
+};
+
+int fg_config_validate_keys(const struct fg_config *cfg, char *err, size_t errlen)
+{
+    const char *sect;
+    json_t *v;
+
+    json_object_foreach((json_t *)cfg->root, sect, v) {
+        size_t s;
+        char path[256];
+        for (s = 0; s < FG_ARRAY_LEN(section_keys); s++)
+            if (strcmp(section_keys[s][0], sect) == 0)
+                break;
+        if (s == FG_ARRAY_LEN(section_keys)) {
+            fg_config_error(cfg, sect, err, errlen, "unknown section");
+            return -1;
+        }
+        if (!json_is_object(v)) {
+            fg_config_error(cfg, sect, err, errlen, "expected an object");
+            return -1;
+        }
+        if (strcmp(sect, "detectors") == 0)
+            continue;
+        const char *key;
+        json_t *kv;
+        json_object_foreach(v, key, kv) {
+            int known = 0;
+            for (size_t k = 1; section_keys[s][k]; k++)
+                known |= strcmp(section_keys[s][k], key) == 0;
+            if (!known) {
+                snprintf(path, sizeof(path), "%s.%s", sect, key);
+                fg_config_error(cfg, path, err, errlen, "unknown key");
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+char *fg_config_resolve(const struct fg_config *cfg, const char *path)
+{
+    struct stat st;
+    const char *slash;
+    size_t n;
+    char *out;
+
+    if (path[0] == '/' || stat(path, &st) == 0)
+        return fg_strdup(path);
+    slash = strrchr(cfg->path, '/');
+    if (!slash)
+        return fg_strdup(path);
+    n = (size_t)(slash - cfg->path) + 1 + strlen(path) + 1;
+    out = fg_malloc(n);
+    snprintf(out, n, "%.*s/%s", (int)(slash - cfg->path), cfg->path, path);
+    if (stat(out, &st) != 0) {
+        free(out);
+        return fg_strdup(path);
+    }
+    return out;
+}

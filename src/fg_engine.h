@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * fg_engine.h: the pipeline every mode shares: one claim in, refunds
+ * netted, every enabled detector run, alerts de-duplicated, encoded and
+ * handed to an output callback. Replay and the live daemon differ only in
+ * where claims come from and where alerts go.
+ */
+#ifndef FG_ENGINE_H
+#define FG_ENGINE_H
+
+#include <stdint.h>
+
+#include "fg_alert.h"
+#include "fg_detector.h"
+#include "fg_state.h"
+
+/* Receives each encoded alert (no trailing newline); key is the
+ * institution code (the Kafka key). Returns 0, or -1 to fail the event. */
+typedef int (*fg_alert_out_fn)(void *opaque, const char *json, size_t len,
+                               const char *key);
+
+struct fg_engine_opts {
+    int canonical;               /* leave out replay/source/detected_at */
+    int replay;                  /* value of the alert's "replay" field */
+    int64_t lateness;            /* seconds of out-of-order tolerance */
+    int64_t event_dedup_days;    /* how long event ids are remembered */
+    fg_alert_out_fn out;
+    void *out_opaque;
+};
+
+struct fg_rule_stat {
+    const char *rule_id;
+    const struct fg_detector *det;
+    uint64_t alerts;
+    int64_t amount;              /* fen */
+    uint64_t skipped;
+    uint64_t dry_run;
+};
+
+struct fg_engine_stats {
+    uint64_t events, settlements, other_events, lines, refunds;
+    uint64_t refunds_unmatched, duplicates, alerts, suppressed, out_errors;
+    struct fg_rule_stat *rules;
+    size_t nrules;
+};
+
+struct fg_engine;
+
+/** The engine borrows detectors, pack and state; they must outlive it. */
+struct fg_engine *fg_engine_new(struct fg_detectors *ds, const struct fg_pack *pack,
+                                struct fg_state *st, const struct fg_engine_opts *o);
+void fg_engine_free(struct fg_engine *e);
+
+/** Process one valid claim. Returns 0, or negative on an output failure. */
+int fg_engine_process(struct fg_engine *e, const struct fg_claim *claim,
+                      const struct fg_alert_source *src);
+
+const struct fg_engine_stats *fg_engine_stats(const struct fg_engine *e);
+
+#endif

@@ -1,0 +1,442 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * fg_replay.c: `fundguard replay` from files (JSON Lines, '-' = stdin,
+ * gzip accepted) with the embedded state store, and `check-config`.
+ */
+#include "fg_app.h"
+#include "fg_common.h"
+#include "fg_engine.h"
+#include "fg_event.h"
+#include "fg_fixed.h"
+#include "fg_state.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+struct replay_opts {
+    const char *config;
+    const char **inputs;
+    size_t ninputs;
+    const char *output;
+    const char *dead_letter;
+    const char *state;
+    int canonical;
+    int progress;     /* -1 auto (terminal), 0 off, 1 on */
+    char **sets;
+    size_t nsets;
+};
+
+struct dlq {
+    const char *path;
+    FILE *f;          /* opened on the first quarantined event */
+    struct fg_buf b;
+    uint64_t count;
+};
+
+static int usage_replay(void)
+{
+    fprintf(stderr,
+            "usage: fundguard replay -c FILE --input PATH [--input PATH...]\n"
+            "         [--output PATH] [--dead-letter PATH] [--canonical]\n"
+            "         [--state memory] [--progress|--no-progress] [--set KEY=VALUE...]\n");
+    return FG_EXIT_USAGE;
+}
+
+/* Shared option parsing: -c and --set for every command that loads config. */
+static int take_common(int argc, char **argv, int *i, const char **config,
+                       char ***sets, size_t *nsets)
+{
+    const char *a = argv[*i];
+
+    if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
+        if (*i + 1 >= argc)
+            return -1;
+        *config = argv[++*i];
+        return 1;
+    }
+    if (strcmp(a, "--set") == 0) {
+        if (*i + 1 >= argc)
+            return -1;
+        *sets = fg_realloc(*sets, (*nsets + 1) * sizeof(char *));
+        (*sets)[(*nsets)++] = argv[++*i];
+        return 1;
+    }
+    if (strncmp(a, "--set=", 6) == 0) {
+        *sets = fg_realloc(*sets, (*nsets + 1) * sizeof(char *));
+        (*sets)[(*nsets)++] = (char *)a + 6;
+        return 1;
+    }
+    return 0;
+}
+
+static int alert_to_file(void *opaque, const char *json, size_t len, const char *key)
+{
+    FILE *f = opaque;
+    (void)key;
+    if (fwrite(json, 1, len, f) != len || fputc('\n', f) == EOF)
+        return -1;
+    return 0;
+}
+
+static int dlq_write(struct dlq *d, const char *reason, const char *file, long long line,
+                     const char *raw, size_t len)
+{
+    if (!d->f) {
+        d->f = fopen(d->path, "w");
+        if (!d->f) {
+            fprintf(stderr, "fundguard: cannot open dead-letter file %s: %s\n", d->path,
+                    strerror(errno));
+            return -1;
+        }
+    }
+    fg_buf_reset(&d->b);
+    fg_buf_puts(&d->b, "{\"schema\":\"fundguard.dead_letter.v1\",\"reason\":");
+    fg_buf_json_cstr(&d->b, reason);
+    fg_buf_puts(&d->b, ",\"source\":{\"file\":");
+    fg_buf_json_cstr(&d->b, file);
+    fg_buf_printf(&d->b, ",\"line\":%lld},\"bytes\":%zu,", line, len);
+    /* Raw bytes go out verbatim when they are text, else as base64, so
+     * nothing of the original is lost either way. */
+    if (fg_utf8_valid(raw, len) && !memchr(raw, '\0', len)) {
+        fg_buf_puts(&d->b, "\"raw\":");
+        fg_buf_json_str(&d->b, raw, len);
+    } else {
+        fg_buf_puts(&d->b, "\"raw_base64\":\"");
+        fg_buf_base64(&d->b, raw, len);
+        fg_buf_putc(&d->b, '"');
+    }
+    fg_buf_puts(&d->b, "}\n");
+    d->count++;
+    if (fwrite(d->b.data, 1, d->b.len, d->f) != d->b.len)
+        return -1;
+    return 0;
+}
+
+/* Reads lines of any length from a gzFile (plain files pass through). */
+struct line_reader {
+    gzFile gz;
+    char *buf;
+    size_t cap, start, end;
+    int eof;
+};
+
+/* Returns 1 with the line and its length set (no newline), 0 at EOF, -1 on a read error. */
+static int next_line(struct line_reader *r, char **line, size_t *len)
+{
+    for (;;) {
+        char *nl = r->end > r->start ? memchr(r->buf + r->start, '\n', r->end - r->start)
+                                      : NULL;
+        if (nl) {
+            *line = r->buf + r->start;
+            *len = (size_t)(nl - *line);
+            r->start = (size_t)(nl - r->buf) + 1;
+            return 1;
+        }
+        if (r->eof) {
+            if (r->end > r->start) {
+                *line = r->buf + r->start;
+                *len = r->end - r->start;
+                r->start = r->end;
+                return 1;
+            }
+            return 0;
+        }
+        if (r->start > 0) {
+            memmove(r->buf, r->buf + r->start, r->end - r->start);
+            r->end -= r->start;
+            r->start = 0;
+        }
+        if (r->cap - r->end < 65536) {
+            r->cap = r->cap ? r->cap * 2 : 1 << 20;
+            r->buf = fg_realloc(r->buf, r->cap);
+        }
+        int n = gzread(r->gz, r->buf + r->end, (unsigned)(r->cap - r->end));
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            r->eof = 1;
+        r->end += (size_t)n;
+    }
+}
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void print_summary(FILE *out, const struct fg_engine_stats *s, uint64_t quarantined,
+                          uint64_t blank, double secs, const char *dlq_path)
+{
+    char amt[40];
+
+    fprintf(out,
+            "fundguard replay: events=%llu settlements=%llu other_events=%llu lines=%llu "
+            "alerts=%llu quarantined=%llu duplicates=%llu refunds=%llu "
+            "refunds_unmatched=%llu blank_lines=%llu seconds=%.3f lines_per_sec=%.0f\n",
+            (unsigned long long)s->events, (unsigned long long)s->settlements,
+            (unsigned long long)s->other_events, (unsigned long long)s->lines,
+            (unsigned long long)s->alerts, (unsigned long long)quarantined,
+            (unsigned long long)s->duplicates, (unsigned long long)s->refunds,
+            (unsigned long long)s->refunds_unmatched, (unsigned long long)blank, secs,
+            secs > 0 ? (double)s->lines / secs : 0.0);
+    fprintf(out, "  %-22s %-20s %8s %14s %8s\n", "rule_id", "detector", "alerts",
+            "vola_amt", "skipped");
+    for (size_t i = 0; i < s->nrules; i++) {
+        const struct fg_rule_stat *r = &s->rules[i];
+        fprintf(out, "  %-22s %-20s %8llu %14s %8llu\n", r->rule_id, r->det->name,
+                (unsigned long long)r->alerts, fg_fixed_format(r->amount, 2, amt, sizeof(amt)),
+                (unsigned long long)r->skipped);
+    }
+    if (quarantined)
+        fprintf(out, "  quarantined events written to %s\n", dlq_path);
+}
+
+static int run_replay(const struct replay_opts *o)
+{
+    struct fg_app app;
+    struct fg_state *st = NULL;
+    struct fg_engine *eng = NULL;
+    struct fg_engine_opts eo = {0};
+    struct dlq dlq = {0};
+    struct line_reader r = {0};
+    FILE *out = stdout;
+    char *dlq_default = NULL;
+    uint64_t quarantined = 0, blank = 0;
+    long long max_bytes, lateness, dedup;
+    double t0, last_progress = 0;
+    int rc, progress, exit_code = FG_EXIT_OK;
+    char err[512];
+
+    rc = fg_app_open(&app, o->config, o->sets, o->nsets, 1);
+    if (rc)
+        return rc;
+    if (fg_config_int(app.cfg, "replay.max_event_bytes", 16 << 20, 1024, 1LL << 30,
+                      &max_bytes, err, sizeof(err)) ||
+        fg_config_int(app.cfg, "state.lateness_seconds", 86400, 0, 30LL * 86400, &lateness,
+                      err, sizeof(err)) ||
+        fg_config_int(app.cfg, "state.event_dedup_days", 30, 1, 3660, &dedup, err,
+                      sizeof(err))) {
+        fprintf(stderr, "fundguard: config error: %s\n", err);
+        fg_app_close(&app);
+        return FG_EXIT_CONFIG;
+    }
+    if (o->state && strcmp(o->state, "memory") != 0) {
+        fprintf(stderr, "fundguard: replay --state %s: only 'memory' is available in "
+                        "this build\n", o->state);
+        fg_app_close(&app);
+        return FG_EXIT_USAGE;
+    }
+    if (o->output && strcmp(o->output, "-") != 0) {
+        out = fopen(o->output, "w");
+        if (!out) {
+            fprintf(stderr, "fundguard: cannot open output %s: %s\n", o->output,
+                    strerror(errno));
+            fg_app_close(&app);
+            return FG_EXIT_RUNTIME;
+        }
+    }
+    if (o->dead_letter) {
+        dlq.path = o->dead_letter;
+    } else {
+        const char *base = o->output && strcmp(o->output, "-") ? o->output : "replay";
+        size_t n = strlen(base) + 5;
+        dlq_default = fg_malloc(n);
+        snprintf(dlq_default, n, "%s.dlq", base);
+        dlq.path = dlq_default;
+    }
+    fg_buf_init(&dlq.b);
+
+    st = fg_state_memory_new();
+    eo.canonical = o->canonical;
+    eo.replay = 1;
+    eo.lateness = lateness;
+    eo.event_dedup_days = dedup;
+    eo.out = alert_to_file;
+    eo.out_opaque = out;
+    eng = fg_engine_new(&app.ds, app.pack, st, &eo);
+    progress = o->progress < 0 ? isatty(STDERR_FILENO) : o->progress;
+    t0 = mono_now();
+
+    for (size_t k = 0; k < o->ninputs && exit_code == FG_EXIT_OK; k++) {
+        const char *path = o->inputs[k];
+        const char *label = strcmp(path, "-") == 0 ? "<stdin>" : path;
+        char *line;
+        size_t len;
+        long long lineno = 0;
+
+        memset(&r, 0, sizeof(r));
+        r.gz = strcmp(path, "-") == 0 ? gzdopen(dup(STDIN_FILENO), "rb") : gzopen(path, "rb");
+        if (!r.gz) {
+            fprintf(stderr, "fundguard: cannot read input %s: %s\n", label,
+                    errno ? strerror(errno) : "gzip open failed");
+            exit_code = FG_EXIT_DATAERR;
+            break;
+        }
+        gzbuffer(r.gz, 1 << 18);
+        while ((rc = next_line(&r, &line, &len)) == 1) {
+            struct fg_claim *claim;
+            char why[256];
+            size_t l = len;
+
+            lineno++;
+            while (l && (line[l - 1] == '\r' || line[l - 1] == ' ' || line[l - 1] == '\t'))
+                l--;
+            if (l == 0) {
+                blank++;
+                continue;
+            }
+            if (l > (size_t)max_bytes) {
+                snprintf(why, sizeof(why), "event too large: %zu bytes > %lld", l, max_bytes);
+                claim = NULL;
+            } else if (fg_claim_parse(line, l, &claim, why, sizeof(why))) {
+                claim = NULL;
+            }
+            if (!claim) {
+                quarantined++;
+                if (dlq_write(&dlq, why, label, lineno, line, len)) {
+                    exit_code = FG_EXIT_RUNTIME;
+                    break;
+                }
+                continue;
+            }
+            struct fg_alert_source src = {.file = label, .line = lineno};
+            if (fg_engine_process(eng, claim, &src)) {
+                fprintf(stderr, "fundguard: cannot write alerts: %s\n", strerror(errno));
+                fg_claim_free(claim);
+                exit_code = FG_EXIT_RUNTIME;
+                break;
+            }
+            fg_claim_free(claim);
+            if (progress && (lineno & 1023) == 0) {
+                double now = mono_now();
+                if (now - last_progress > 0.5) {
+                    const struct fg_engine_stats *s = fg_engine_stats(eng);
+                    fprintf(stderr, "\r%s: events=%llu lines=%llu alerts=%llu "
+                                    "quarantined=%llu lines/s=%.0f   ",
+                            label, (unsigned long long)s->events,
+                            (unsigned long long)s->lines, (unsigned long long)s->alerts,
+                            (unsigned long long)quarantined,
+                            (double)s->lines / (now - t0));
+                    last_progress = now;
+                }
+            }
+        }
+        if (rc < 0) {
+            int zerr;
+            fprintf(stderr, "fundguard: read error in %s at line %lld: %s\n", label,
+                    lineno, gzerror(r.gz, &zerr));
+            exit_code = FG_EXIT_DATAERR;
+        }
+        gzclose(r.gz);
+        free(r.buf);
+    }
+    if (progress)
+        fputc('\n', stderr);
+    if (fflush(out) != 0 && exit_code == FG_EXIT_OK) {
+        fprintf(stderr, "fundguard: cannot write output: %s\n", strerror(errno));
+        exit_code = FG_EXIT_RUNTIME;
+    }
+    if (exit_code != FG_EXIT_DATAERR || fg_engine_stats(eng)->events)
+        print_summary(stderr, fg_engine_stats(eng), quarantined, blank, mono_now() - t0,
+                      dlq.path);
+    if (out != stdout)
+        fclose(out);
+    if (dlq.f && fclose(dlq.f) != 0 && exit_code == FG_EXIT_OK)
+        exit_code = FG_EXIT_RUNTIME;
+    fg_buf_fini(&dlq.b);
+    free(dlq_default);
+    fg_engine_free(eng);
+    fg_state_destroy(st);
+    fg_app_close(&app);
+    return exit_code;
+}
+
+int fg_cmd_replay(int argc, char **argv)
+{
+    struct replay_opts o = {.config = "config/fundguard.json", .progress = -1};
+    int rc;
+
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        int t = take_common(argc, argv, &i, &o.config, &o.sets, &o.nsets);
+        if (t < 0)
+            goto usage;
+        if (t > 0)
+            continue;
+        if ((strcmp(a, "--input") == 0 || strcmp(a, "-i") == 0) && i + 1 < argc) {
+            o.inputs = fg_realloc(o.inputs, (o.ninputs + 1) * sizeof(char *));
+            o.inputs[o.ninputs++] = argv[++i];
+        } else if ((strcmp(a, "--output") == 0 || strcmp(a, "-o") == 0) && i + 1 < argc) {
+            o.output = argv[++i];
+        } else if (strcmp(a, "--dead-letter") == 0 && i + 1 < argc) {
+            o.dead_letter = argv[++i];
+        } else if (strcmp(a, "--state") == 0 && i + 1 < argc) {
+            o.state = argv[++i];
+        } else if (strcmp(a, "--canonical") == 0) {
+            o.canonical = 1;
+        } else if (strcmp(a, "--progress") == 0) {
+            o.progress = 1;
+        } else if (strcmp(a, "--no-progress") == 0) {
+            o.progress = 0;
+        } else {
+            fprintf(stderr, "fundguard replay: unknown or incomplete option '%s'\n", a);
+            goto usage;
+        }
+    }
+    if (!o.ninputs) {
+        fprintf(stderr, "fundguard replay: --input is required\n");
+        goto usage;
+    }
+    rc = run_replay(&o);
+    free(o.inputs);
+    free(o.sets);
+    return rc;
+usage:
+    free(o.inputs);
+    free(o.sets);
+    return usage_replay();
+}
+
+int fg_cmd_check_config(int argc, char **argv)
+{
+    const char *config = "config/fundguard.json";
+    char **sets = NULL;
+    size_t nsets = 0, enabled = 0, rules = 0;
+    struct fg_app app;
+    int rc;
+
+    for (int i = 0; i < argc; i++) {
+        int t = take_common(argc, argv, &i, &config, &sets, &nsets);
+        if (t <= 0) {
+            fprintf(stderr, "usage: fundguard check-config -c FILE [--set KEY=VALUE...]\n");
+            free(sets);
+            return FG_EXIT_USAGE;
+        }
+    }
+    rc = fg_app_open(&app, config, sets, nsets, 1);
+    free(sets);
+    if (rc)
+        return rc;
+    printf("config %s: ok\n", config);
+    for (size_t i = 0; i < app.ds.n; i++) {
+        const struct fg_det_inst *in = &app.ds.v[i];
+        size_t nr = 0;
+        for (const struct fg_rule_decl *r = in->det->rules; r && r->rule_id; r++)
+            nr++;
+        printf("detector %-20s %-8s %s%zu rules\n", in->det->name, in->det->version,
+               in->enabled ? (in->dry_run ? "dry-run, " : "enabled, ") : "disabled, ", nr);
+        if (in->enabled) {
+            enabled++;
+            rules += nr;
+        }
+    }
+    printf("%zu detectors enabled, %zu rules active\n", enabled, rules);
+    fg_app_print_pack(&app, stdout);
+    fg_app_close(&app);
+    return FG_EXIT_OK;
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * fg_state.h: windowed state behind one API, so the Redis backend of the
+ * live daemon drops in where the in-memory one stands now.
+ *
+ * The model is per person (keyed by psn_no): a window of fee lines ordered
+ * by arrival, a seen-set of event ids and a seen-set of emitted alerts; and
+ * cross-person histograms for peer statistics. The pipeline works in
+ * batches: begin_batch() names the persons a batch touches so a remote
+ * backend can fetch them in one round trip; commit_batch() writes the
+ * batch's changes back in one round trip. Time is event time only: entries
+ * carry an expiry in event-time seconds and advance() drops what the
+ * watermark has passed.
+ */
+#ifndef FG_STATE_H
+#define FG_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fg_detector_api.h"
+
+struct fg_person;
+struct fg_state;
+
+struct fg_line_init {
+    int64_t fee_time, pric, cnt, inscp, expire_at;
+    uint32_t flags;
+    const char *code, *fixmedins_code, *mdtrt_id, *feedetl_sn, *setl_id;
+};
+
+struct fg_state_ops {
+    const char *name;
+    int (*begin_batch)(struct fg_state *st, const char *const *psn_nos, size_t n);
+    int (*commit_batch)(struct fg_state *st);
+    /* Get (creating if needed) a person's state; valid until the next
+     * advance() or commit_batch(). */
+    struct fg_person *(*person)(struct fg_state *st, const char *psn_no);
+    /* 1 if key is in the set, else insert it with its expiry and return 0. */
+    int (*seen)(struct fg_state *st, struct fg_person *p, int which,
+                uint64_t key, int64_t expire_at);
+    struct fg_wline *(*add_line)(struct fg_state *st, struct fg_person *p,
+                                 const struct fg_line_init *init);
+    /* Persist a change to an existing line's net_cnt/flags. */
+    void (*update_line)(struct fg_state *st, struct fg_person *p,
+                        struct fg_wline *w);
+    size_t (*window)(struct fg_state *st, struct fg_person *p,
+                     struct fg_wline ***lines);
+    void (*hist_add)(struct fg_state *st, const char *group, int64_t day,
+                     unsigned bucket, int64_t expire_day);
+    uint64_t (*hist_sum)(struct fg_state *st, const char *group, int64_t from,
+                         int64_t to, uint32_t *counts);
+    void (*advance)(struct fg_state *st, int64_t watermark);
+    void (*stats)(struct fg_state *st, size_t *persons, size_t *lines,
+                  size_t *hist_groups);
+    void (*destroy)(struct fg_state *st);
+};
+
+#define FG_SEEN_EVENTS 0
+#define FG_SEEN_ALERTS 1
+
+struct fg_state {
+    const struct fg_state_ops *ops;
+};
+
+/** The embedded in-memory backend. */
+struct fg_state *fg_state_memory_new(void);
+
+static inline void fg_state_destroy(struct fg_state *st)
+{
+    if (st)
+        st->ops->destroy(st);
+}
+
+#endif

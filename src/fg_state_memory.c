@@ -1,0 +1,413 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * fg_state_memory.c: the embedded state backend: everything in process
+ * memory, bounded by event-time expiry. Used by replay by default and by
+ * the tests; the Redis backend implements the same fg_state_ops.
+ */
+#include "fg_common.h"
+#include "fg_hash.h"
+#include "fg_map.h"
+#include "fg_state.h"
+
+#include <string.h>
+
+/* A set of 64-bit keys with an expiry each; key 0 marks an empty slot. */
+struct set64 {
+    uint64_t *keys;
+    int64_t *exp;
+    size_t cap, count;
+};
+
+static void set64_free(struct set64 *s)
+{
+    free(s->keys);
+    free(s->exp);
+    memset(s, 0, sizeof(*s));
+}
+
+static int set64_insert(struct set64 *s, uint64_t key, int64_t exp);
+
+static void set64_rehash(struct set64 *s, size_t cap, int64_t drop_before)
+{
+    struct set64 old = *s;
+
+    s->cap = cap;
+    s->count = 0;
+    s->keys = fg_calloc(cap, sizeof(*s->keys));
+    s->exp = fg_calloc(cap, sizeof(*s->exp));
+    for (size_t i = 0; i < old.cap; i++)
+        if (old.keys[i] && old.exp[i] >= drop_before)
+            set64_insert(s, old.keys[i], old.exp[i]);
+    free(old.keys);
+    free(old.exp);
+}
+
+/* Returns 1 if present (expiry raised to exp), 0 if inserted. */
+static int set64_insert(struct set64 *s, uint64_t key, int64_t exp)
+{
+    size_t i;
+
+    key |= 1; /* never 0 */
+    if ((s->count + 1) * 2 > s->cap)
+        set64_rehash(s, s->cap ? s->cap * 2 : 8, INT64_MIN);
+    for (i = key & (s->cap - 1); s->keys[i]; i = (i + 1) & (s->cap - 1))
+        if (s->keys[i] == key) {
+            if (exp > s->exp[i])
+                s->exp[i] = exp;
+            return 1;
+        }
+    s->keys[i] = key;
+    s->exp[i] = exp;
+    s->count++;
+    return 0;
+}
+
+struct fg_person {
+    char *psn_no;
+    struct fg_wline **lines;
+    size_t nlines, cap;
+    struct set64 seen[2];
+};
+
+struct hist {
+    char *key;               /* "group\x1fday" */
+    int64_t day, expire_day;
+    char *group;
+    uint16_t *bucket;        /* sorted */
+    uint32_t *count;
+    size_t n, cap;
+};
+
+struct mem_state {
+    struct fg_state base;
+    struct fg_map persons;
+    struct fg_map hists;     /* key -> struct hist */
+    struct fg_map groups;    /* group -> struct group_days (list of hists) */
+    int64_t last_sweep;
+    size_t nlines;
+};
+
+/* Per group: its day histograms, for range sums without key probing. */
+struct group_days {
+    char *group;
+    struct hist **h;
+    size_t n, cap;
+};
+
+static struct fg_person *mem_person(struct fg_state *st, const char *psn_no)
+{
+    struct mem_state *m = (struct mem_state *)st;
+    size_t n = strlen(psn_no);
+    struct fg_person *p = fg_map_get(&m->persons, psn_no, n);
+
+    if (p)
+        return p;
+    p = fg_calloc(1, sizeof(*p));
+    p->psn_no = fg_strndup(psn_no, n);
+    fg_map_put(&m->persons, p->psn_no, n, p);
+    return p;
+}
+
+static int mem_seen(struct fg_state *st, struct fg_person *p, int which,
+                    uint64_t key, int64_t expire_at)
+{
+    (void)st;
+    return set64_insert(&p->seen[which], key, expire_at);
+}
+
+static struct fg_wline *mem_add_line(struct fg_state *st, struct fg_person *p,
+                                     const struct fg_line_init *in)
+{
+    struct mem_state *m = (struct mem_state *)st;
+    const char *strs[5] = {in->code, in->fixmedins_code, in->mdtrt_id,
+                           in->feedetl_sn, in->setl_id};
+    size_t lens[5], total = 0;
+    struct fg_wline *w;
+    char *s;
+
+    for (int i = 0; i < 5; i++) {
+        lens[i] = strs[i] ? strlen(strs[i]) : 0;
+        total += lens[i] + 1;
+    }
+    /* One allocation: the line, then its strings. */
+    w = fg_malloc(sizeof(*w) + total);
+    memset(w, 0, sizeof(*w));
+    s = (char *)(w + 1);
+    const char **dst[5] = {&w->code, &w->fixmedins_code, &w->mdtrt_id,
+                           &w->feedetl_sn, &w->setl_id};
+    for (int i = 0; i < 5; i++) {
+        if (lens[i])
+            memcpy(s, strs[i], lens[i]);
+        s[lens[i]] = '\0';
+        *dst[i] = s;
+        s += lens[i] + 1;
+    }
+    w->seq = p->nlines ? p->lines[p->nlines - 1]->seq + 1 : 1;
+    w->fee_time = in->fee_time;
+    w->day = fg_cst_day(in->fee_time);
+    w->pric = in->pric;
+    w->cnt = in->cnt;
+    w->net_cnt = in->cnt;
+    w->inscp = in->inscp;
+    w->expire_at = in->expire_at;
+    w->flags = in->flags;
+    if (p->nlines == p->cap) {
+        p->cap = p->cap ? p->cap * 2 : 16;
+        p->lines = fg_realloc(p->lines, p->cap * sizeof(*p->lines));
+    }
+    p->lines[p->nlines++] = w;
+    m->nlines++;
+    return w;
+}
+
+static void mem_update_line(struct fg_state *st, struct fg_person *p,
+                            struct fg_wline *w)
+{
+    /* In memory the caller already changed the line in place. */
+    (void)st;
+    (void)p;
+    (void)w;
+}
+
+static size_t mem_window(struct fg_state *st, struct fg_person *p,
+                         struct fg_wline ***lines)
+{
+    (void)st;
+    *lines = p->lines;
+    return p->nlines;
+}
+
+static int mem_begin(struct fg_state *st, const char *const *psn, size_t n)
+{
+    (void)st;
+    (void)psn;
+    (void)n;
+    return 0;
+}
+
+static int mem_commit(struct fg_state *st)
+{
+    (void)st;
+    return 0;
+}
+
+static void hist_key(char *buf, size_t size, const char *group, int64_t day)
+{
+    snprintf(buf, size, "%s\x1f%lld", group, (long long)day);
+}
+
+static void mem_hist_add(struct fg_state *st, const char *group, int64_t day,
+                         unsigned bucket, int64_t expire_day)
+{
+    struct mem_state *m = (struct mem_state *)st;
+    char key[256];
+    struct hist *h;
+    size_t lo = 0, hi;
+
+    if (bucket >= FG_HIST_BUCKETS)
+        bucket = FG_HIST_BUCKETS - 1;
+    hist_key(key, sizeof(key), group, day);
+    h = fg_map_get(&m->hists, key, strlen(key));
+    if (!h) {
+        struct group_days *g = fg_map_get(&m->groups, group, strlen(group));
+        if (!g) {
+            g = fg_calloc(1, sizeof(*g));
+            g->group = fg_strdup(group);
+            fg_map_put(&m->groups, g->group, strlen(g->group), g);
+        }
+        h = fg_calloc(1, sizeof(*h));
+        h->key = fg_strdup(key);
+        h->group = g->group;
+        h->day = day;
+        fg_map_put(&m->hists, h->key, strlen(h->key), h);
+        if (g->n == g->cap) {
+            g->cap = g->cap ? g->cap * 2 : 8;
+            g->h = fg_realloc(g->h, g->cap * sizeof(*g->h));
+        }
+        g->h[g->n++] = h;
+    }
+    if (expire_day > h->expire_day)
+        h->expire_day = expire_day;
+    hi = h->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (h->bucket[mid] < bucket)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < h->n && h->bucket[lo] == bucket) {
+        h->count[lo]++;
+        return;
+    }
+    if (h->n == h->cap) {
+        h->cap = h->cap ? h->cap * 2 : 4;
+        h->bucket = fg_realloc(h->bucket, h->cap * sizeof(*h->bucket));
+        h->count = fg_realloc(h->count, h->cap * sizeof(*h->count));
+    }
+    memmove(h->bucket + lo + 1, h->bucket + lo, (h->n - lo) * sizeof(*h->bucket));
+    memmove(h->count + lo + 1, h->count + lo, (h->n - lo) * sizeof(*h->count));
+    h->bucket[lo] = (uint16_t)bucket;
+    h->count[lo] = 1;
+    h->n++;
+}
+
+static uint64_t mem_hist_sum(struct fg_state *st, const char *group, int64_t from,
+                             int64_t to, uint32_t *counts)
+{
+    struct mem_state *m = (struct mem_state *)st;
+    struct group_days *g = fg_map_get(&m->groups, group, strlen(group));
+    uint64_t total = 0;
+
+    memset(counts, 0, FG_HIST_BUCKETS * sizeof(*counts));
+    if (!g)
+        return 0;
+    for (size_t i = 0; i < g->n; i++) {
+        const struct hist *h = g->h[i];
+        if (h->day < from || h->day > to)
+            continue;
+        for (size_t k = 0; k < h->n; k++) {
+            counts[h->bucket[k]] += h->count[k];
+            total += h->count[k];
+        }
+    }
+    return total;
+}
+
+static void free_person(struct fg_person *p)
+{
+    for (size_t i = 0; i < p->nlines; i++)
+        free(p->lines[i]);
+    free(p->lines);
+    set64_free(&p->seen[0]);
+    set64_free(&p->seen[1]);
+    free(p->psn_no);
+    free(p);
+}
+
+static void free_hist(struct hist *h)
+{
+    free(h->bucket);
+    free(h->count);
+    free(h->key);
+    free(h);
+}
+
+/* Drop everything the watermark has passed. Runs at most once per event
+ * hour, so its cost is spread over many events. */
+static void mem_advance(struct fg_state *st, int64_t watermark)
+{
+    struct mem_state *m = (struct mem_state *)st;
+    struct fg_person **dead = NULL;
+    size_t ndead = 0, capdead = 0;
+    int64_t wday = fg_cst_day(watermark);
+
+    if (watermark - m->last_sweep < 3600)
+        return;
+    m->last_sweep = watermark;
+    for (size_t i = 0; i < m->persons.cap; i++) {
+        struct fg_person *p = m->persons.slots[i].val;
+        size_t k = 0;
+        if (!m->persons.slots[i].key)
+            continue;
+        for (size_t j = 0; j < p->nlines; j++) {
+            if (p->lines[j]->expire_at < watermark) {
+                free(p->lines[j]);
+                m->nlines--;
+            } else {
+                p->lines[k++] = p->lines[j];
+            }
+        }
+        p->nlines = k;
+        for (int s = 0; s < 2; s++)
+            if (p->seen[s].count)
+                set64_rehash(&p->seen[s], p->seen[s].cap, watermark);
+        if (!p->nlines && !p->seen[0].count && !p->seen[1].count) {
+            if (ndead == capdead) {
+                capdead = capdead ? capdead * 2 : 64;
+                dead = fg_realloc(dead, capdead * sizeof(*dead));
+            }
+            dead[ndead++] = p;
+        }
+    }
+    for (size_t i = 0; i < ndead; i++) {
+        fg_map_del(&m->persons, dead[i]->psn_no, strlen(dead[i]->psn_no));
+        free_person(dead[i]);
+    }
+    free(dead);
+
+    for (size_t i = 0; i < m->groups.cap; i++) {
+        struct group_days *g = m->groups.slots[i].val;
+        size_t k = 0;
+        if (!m->groups.slots[i].key)
+            continue;
+        for (size_t j = 0; j < g->n; j++) {
+            if (g->h[j]->expire_day < wday) {
+                fg_map_del(&m->hists, g->h[j]->key, strlen(g->h[j]->key));
+                free_hist(g->h[j]);
+            } else {
+                g->h[k++] = g->h[j];
+            }
+        }
+        g->n = k;
+    }
+}
+
+static void mem_stats(struct fg_state *st, size_t *persons, size_t *lines,
+                      size_t *groups)
+{
+    struct mem_state *m = (struct mem_state *)st;
+    *persons = m->persons.count;
+    *lines = m->nlines;
+    *groups = m->hists.count;
+}
+
+static void mem_destroy(struct fg_state *st)
+{
+    struct mem_state *m = (struct mem_state *)st;
+
+    for (size_t i = 0; i < m->persons.cap; i++)
+        if (m->persons.slots[i].key)
+            free_person(m->persons.slots[i].val);
+    for (size_t i = 0; i < m->groups.cap; i++)
+        if (m->groups.slots[i].key) {
+            struct group_days *g = m->groups.slots[i].val;
+            for (size_t j = 0; j < g->n; j++)
+                free_hist(g->h[j]);
+            free(g->h);
+            free(g->group);
+            free(g);
+        }
+    fg_map_fini(&m->persons);
+    fg_map_fini(&m->hists);
+    fg_map_fini(&m->groups);
+    free(m);
+}
+
+static const struct fg_state_ops mem_ops = {
+    .name = "memory",
+    .begin_batch = mem_begin,
+    .commit_batch = mem_commit,
+    .person = mem_person,
+    .seen = mem_seen,
+    .add_line = mem_add_line,
+    .update_line = mem_update_line,
+    .window = mem_window,
+    .hist_add = mem_hist_add,
+    .hist_sum = mem_hist_sum,
+    .advance = mem_advance,
+    .stats = mem_stats,
+    .destroy = mem_destroy,
+};
+
+struct fg_state *fg_state_memory_new(void)
+{
+    struct mem_state *m = fg_calloc(1, sizeof(*m));
+
+    m->base.ops = &mem_ops;
+    fg_map_init(&m->persons);
+    fg_map_init(&m->hists);
+    fg_map_init(&m->groups);
+    m->last_sweep = INT64_MIN / 2;
+    return &m->base;
+}

@@ -1,0 +1,24 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# The whole test suite: a plain build and an ASan+UBSan build, each built
+# from scratch into its own folder and run with ctest. This is README
+# command 2 and what .ci/run calls.
+set -eu
+cd "$(dirname "$0")/.."
+JOBS=$(nproc 2>/dev/null || echo 2)
+
+run() {
+    dir=$1
+    shift
+    echo "== configure $dir ($*)"
+    cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFG_WERROR=ON "$@" >/dev/null
+    echo "== build $dir"
+    cmake --build "$dir" -j "$JOBS"
+    echo "== test $dir"
+    (cd "$dir" && ctest --output-on-failure -j "$JOBS" ${FG_CTEST_ARGS:-})
+}
+
+run build
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    FG_SANITIZED=1 run build-asan -DFG_SANITIZE=address,undefined
+echo "== all tests passed (plain and sanitized)"
