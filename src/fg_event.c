@@ -210,7 +210,11 @@ int fg_claim_parse(const char *buf, size_t len, struct fg_claim **out,
     int present;
 
     *out = NULL;
-    root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    /* Integers are decoded as reals so a huge number is reported against
+     * its field ("out of range") rather than as unparseable JSON; every
+     * integer a valid amount can hold is exact in a double. */
+    root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL,
+                      &jerr);
     if (!root) {
         snprintf(why, why_size, "invalid JSON at column %d: %s", jerr.column,
                  jerr.text);
