@@ -222,6 +222,33 @@ static void net_refund(struct fg_engine *e, struct fg_person *p,
     e->st->ops->update_line(e->st, p, target);
 }
 
+/* A line whose identity (institution, visit, feedetl_sn) is already in the
+ * window was sent again in a later settlement of the same visit, as after
+ * a re-settlement: the newer copy replaces the older one, which stops
+ * counting toward any window. */
+static void supersede(struct fg_engine *e, struct fg_person *p, size_t nnew)
+{
+    struct fg_wline **win;
+    size_t n = e->st->ops->window(e->st, p, &win);
+
+    for (size_t i = 0; i < nnew; i++) {
+        struct fg_wline *cur = e->cur[i];
+        if (cur->flags & FG_WL_REFUND)
+            continue;
+        for (size_t j = 0; j < n && win[j]->seq < cur->seq; j++) {
+            struct fg_wline *w = win[j];
+            if ((w->flags & (FG_WL_REFUND | FG_WL_CANCELLED)) ||
+                strcmp(w->feedetl_sn, cur->feedetl_sn) || strcmp(w->mdtrt_id, cur->mdtrt_id) ||
+                strcmp(w->fixmedins_code, cur->fixmedins_code))
+                continue;
+            w->net_cnt = 0;
+            w->flags |= FG_WL_CANCELLED;
+            e->st->ops->update_line(e->st, p, w);
+            e->stats.superseded++;
+        }
+    }
+}
+
 int fg_engine_process(struct fg_engine *e, const struct fg_claim *c,
                       const struct fg_alert_source *src)
 {
@@ -286,6 +313,7 @@ int fg_engine_process(struct fg_engine *e, const struct fg_claim *c,
         }
         e->cur[i]->expire_at = e->cur[i]->fee_time + keep;
     }
+    supersede(e, p, c->nlines);
     for (size_t i = 0; i < c->nlines; i++)
         if (c->lines[i].cnt < 0) {
             e->stats.refunds++;
@@ -301,4 +329,24 @@ int fg_engine_process(struct fg_engine *e, const struct fg_claim *c,
     }
     ops->advance(e->st, e->watermark - e->o.lateness);
     return e->out_failed ? FG_ERR : FG_OK;
+}
+
+int fg_engine_process_batch(struct fg_engine *e, struct fg_claim *const *claims,
+                            const struct fg_alert_source *srcs, size_t n)
+{
+    const char **psn = fg_malloc((n ? n : 1) * sizeof(*psn));
+    int rc = FG_OK;
+
+    for (size_t i = 0; i < n; i++)
+        psn[i] = claims[i]->psn_no;
+    if (e->st->ops->begin_batch(e->st, psn, n)) {
+        free(psn);
+        return FG_EAGAIN;
+    }
+    for (size_t i = 0; i < n && rc == FG_OK; i++)
+        rc = fg_engine_process(e, claims[i], &srcs[i]);
+    if (e->st->ops->commit_batch(e->st) && rc == FG_OK)
+        rc = FG_EAGAIN;
+    free(psn);
+    return rc;
 }

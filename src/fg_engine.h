@@ -39,7 +39,7 @@ struct fg_rule_stat {
 
 struct fg_engine_stats {
     uint64_t events, settlements, other_events, lines, refunds;
-    uint64_t refunds_unmatched, duplicates, alerts, suppressed, out_errors;
+    uint64_t refunds_unmatched, superseded, duplicates, alerts, suppressed, out_errors;
     struct fg_rule_stat *rules;
     size_t nrules;
 };
@@ -54,6 +54,15 @@ void fg_engine_free(struct fg_engine *e);
 /** Process one valid claim. Returns 0, or negative on an output failure. */
 int fg_engine_process(struct fg_engine *e, const struct fg_claim *claim,
                       const struct fg_alert_source *src);
+
+/**
+ * Process a batch in order: the state backend is told the batch's persons
+ * first (one fetch for a remote store) and commits its changes after (one
+ * write). Returns 0, FG_EAGAIN when the state backend is unavailable
+ * (nothing of the batch was applied: retry it), or another negative error.
+ */
+int fg_engine_process_batch(struct fg_engine *e, struct fg_claim *const *claims,
+                            const struct fg_alert_source *srcs, size_t n);
 
 const struct fg_engine_stats *fg_engine_stats(const struct fg_engine *e);
 

@@ -162,6 +162,24 @@ static int next_line(struct line_reader *r, char **line, size_t *len)
     }
 }
 
+/* Events are handed to the engine in batches, the unit a remote state
+ * backend fetches and writes in one round trip. */
+#define REPLAY_BATCH 256
+
+static int flush_batch(struct fg_engine *eng, struct fg_claim **batch,
+                       struct fg_alert_source *srcs, size_t *n)
+{
+    int rc = fg_engine_process_batch(eng, batch, srcs, *n);
+
+    for (size_t i = 0; i < *n; i++)
+        fg_claim_free(batch[i]);
+    *n = 0;
+    if (rc)
+        fprintf(stderr, "fundguard: cannot process events: %s\n",
+                rc == FG_EAGAIN ? "state store unavailable" : "cannot write alerts");
+    return rc;
+}
+
 static double mono_now(void)
 {
     struct timespec ts;
@@ -177,12 +195,14 @@ static void print_summary(FILE *out, const struct fg_engine_stats *s, uint64_t q
     fprintf(out,
             "fundguard replay: events=%llu settlements=%llu other_events=%llu lines=%llu "
             "alerts=%llu quarantined=%llu duplicates=%llu refunds=%llu "
-            "refunds_unmatched=%llu blank_lines=%llu seconds=%.3f lines_per_sec=%.0f\n",
+            "refunds_unmatched=%llu superseded=%llu blank_lines=%llu seconds=%.3f "
+            "lines_per_sec=%.0f\n",
             (unsigned long long)s->events, (unsigned long long)s->settlements,
             (unsigned long long)s->other_events, (unsigned long long)s->lines,
             (unsigned long long)s->alerts, (unsigned long long)quarantined,
             (unsigned long long)s->duplicates, (unsigned long long)s->refunds,
-            (unsigned long long)s->refunds_unmatched, (unsigned long long)blank, secs,
+            (unsigned long long)s->refunds_unmatched, (unsigned long long)s->superseded,
+            (unsigned long long)blank, secs,
             secs > 0 ? (double)s->lines / secs : 0.0);
     fprintf(out, "  %-22s %-20s %8s %14s %8s\n", "rule_id", "detector", "alerts",
             "vola_amt", "skipped");
@@ -211,6 +231,9 @@ static int run_replay(const struct replay_opts *o)
     double t0, last_progress = 0;
     int rc, progress, exit_code = FG_EXIT_OK;
     char err[512];
+    struct fg_claim *batch[REPLAY_BATCH];
+    struct fg_alert_source srcs[REPLAY_BATCH];
+    size_t nbatch = 0;
 
     rc = fg_app_open(&app, o->config, o->sets, o->nsets, 1);
     if (rc)
@@ -304,14 +327,12 @@ static int run_replay(const struct replay_opts *o)
                 }
                 continue;
             }
-            struct fg_alert_source src = {.file = label, .line = lineno};
-            if (fg_engine_process(eng, claim, &src)) {
-                fprintf(stderr, "fundguard: cannot write alerts: %s\n", strerror(errno));
-                fg_claim_free(claim);
+            batch[nbatch] = claim;
+            srcs[nbatch++] = (struct fg_alert_source){.file = label, .line = lineno};
+            if (nbatch == REPLAY_BATCH && flush_batch(eng, batch, srcs, &nbatch)) {
                 exit_code = FG_EXIT_RUNTIME;
                 break;
             }
-            fg_claim_free(claim);
             if (progress && (lineno & 1023) == 0) {
                 double now = mono_now();
                 if (now - last_progress > 0.5) {
@@ -326,6 +347,8 @@ static int run_replay(const struct replay_opts *o)
                 }
             }
         }
+        if (exit_code == FG_EXIT_OK && flush_batch(eng, batch, srcs, &nbatch))
+            exit_code = FG_EXIT_RUNTIME;
         if (rc < 0) {
             int zerr;
             fprintf(stderr, "fundguard: read error in %s at line %lld: %s\n", label,
@@ -335,6 +358,8 @@ static int run_replay(const struct replay_opts *o)
         gzclose(r.gz);
         free(r.buf);
     }
+    for (size_t k = 0; k < nbatch; k++)
+        fg_claim_free(batch[k]);
     if (progress)
         fputc('\n', stderr);
     if (fflush(out) != 0 && exit_code == FG_EXIT_OK) {
