@@ -115,6 +115,12 @@ size_t fg_ctx_window(const struct fg_ctx *ctx, const struct fg_wline *const **li
 /** Count a skipped check (a field the rule needs is missing). */
 void fg_ctx_skip(struct fg_ctx *ctx, const char *rule_id);
 
+/* ---- code dictionaries (nhsa-domain §2.6) ---- */
+
+/** Institution level of a hosp_lv code: 3 (01-04, 12), 2 (05-07, 13),
+ * 1 (08-10, 14), 0 (11, 无等级, e.g. pharmacies), -1 unknown or NULL. */
+int fg_hosp_level(const char *hosp_lv);
+
 /* ---- shared peer statistics (cross-person, keyed by a group) ---- */
 
 #define FG_HIST_BUCKETS 512

@@ -92,22 +92,11 @@ static int64_t bucket_upper(unsigned b)
     return (int64_t)(((9 + f) << m) / 8 + 1);
 }
 
+/* Peer level group: the institution level, "other" (0) for unknown codes. */
 static int level_group(const char *lv)
 {
-    static const char *const g3[] = {"01", "02", "03", "04", "12"};
-    static const char *const g2[] = {"05", "06", "07", "13"};
-    static const char *const g1[] = {"08", "09", "10", "14"};
-
-    for (size_t i = 0; i < sizeof(g3) / sizeof(*g3); i++)
-        if (strcmp(lv, g3[i]) == 0)
-            return 3;
-    for (size_t i = 0; i < sizeof(g2) / sizeof(*g2); i++)
-        if (strcmp(lv, g2[i]) == 0)
-            return 2;
-    for (size_t i = 0; i < sizeof(g1) / sizeof(*g1); i++)
-        if (strcmp(lv, g1[i]) == 0)
-            return 1;
-    return 0;
+    int l = fg_hosp_level(lv);
+    return l < 0 ? 0 : l;
 }
 
 static int price_init(const void *conf, const struct fg_pack *pack, void **privp,

@@ -135,20 +135,6 @@ static void emit_cat(struct fg_ctx *ctx, const char *rule_id, const struct fg_wl
     fg_emit(ctx, &a);
 }
 
-static int hosp_level(const char *lv)
-{
-    static const struct {
-        const char *code;
-        int level;
-    } map[] = {{"01", 3}, {"02", 3}, {"03", 3}, {"04", 3}, {"12", 3}, {"05", 2}, {"06", 2},
-               {"07", 2}, {"13", 2}, {"08", 1}, {"09", 1}, {"10", 1}, {"14", 1}, {"11", 0}};
-
-    for (size_t i = 0; lv && i < sizeof(map) / sizeof(*map); i++)
-        if (strcmp(lv, map[i].code) == 0)
-            return map[i].level;
-    return -1;
-}
-
 static const char *age_group_name(int64_t g)
 {
     switch (g) {
@@ -228,7 +214,7 @@ static int cat_check(struct fg_ctx *ctx, const void *confp, void *priv)
     const struct fg_pack *pack = fg_ctx_pack(ctx);
     const struct fg_wline *const *win;
     size_t n = fg_ctx_window(ctx, &win);
-    int lvl = hosp_level(c->hosp_lv);
+    int lvl = fg_hosp_level(c->hosp_lv);
     int gend = c->gend && (strcmp(c->gend, "1") == 0 || strcmp(c->gend, "2") == 0)
                    ? c->gend[0] - '0'
                    : 0;
