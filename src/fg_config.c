@@ -81,28 +81,74 @@ void fg_config_free(struct fg_config *cfg)
     free(cfg);
 }
 
-/* Line of the dotted key in the file text, or 0 when it is not there. */
+/* Line of the dotted key in the file text, or 0 when it is not there.
+ * A small scanner walks the (already validated) JSON text keeping the
+ * path of object keys it is inside, so a key is found under its own
+ * parent even when another object has a key of the same name. Keys
+ * inside arrays are not addressed by dotted paths and are skipped. */
+#define KEY_DEPTH 16
+
 static int key_line(const struct fg_config *cfg, const char *path)
 {
-    const char *from = cfg->text, *seg = path, *hit = NULL;
-    char needle[256];
+    const char *t = cfg->text;
+    char cur[KEY_DEPTH][128];   /* key of each open object level */
+    int is_obj[KEY_DEPTH + 1];  /* container kind per nesting depth */
+    int depth = 0, line = 1, expect_key = 0;
+    char joined[512];
 
-    while (*seg) {
-        const char *dot = strchr(seg, '.');
-        size_t n = dot ? (size_t)(dot - seg) : strlen(seg);
-        snprintf(needle, sizeof(needle), "\"%.*s\"", (int)n, seg);
-        hit = strstr(from, needle);
-        if (!hit)
+    is_obj[0] = 0;
+    for (const char *c = t; *c; c++) {
+        switch (*c) {
+        case '\n':
+            line++;
             break;
-        from = hit + strlen(needle);
-        seg = dot ? dot + 1 : seg + n;
+        case '{':
+        case '[':
+            if (depth < KEY_DEPTH) {
+                is_obj[++depth] = *c == '{';
+                expect_key = *c == '{';
+            }
+            break;
+        case '}':
+        case ']':
+            if (depth > 0)
+                depth--;
+            break;
+        case ',':
+            expect_key = depth > 0 && is_obj[depth];
+            break;
+        case '"': {
+            const char *start = ++c;
+            while (*c && *c != '"') {
+                if (*c == '\\' && c[1])
+                    c++;
+                c++;
+            }
+            if (!*c)
+                return 0;
+            if (expect_key && depth > 0 && depth <= KEY_DEPTH) {
+                size_t n = (size_t)(c - start), off = 0;
+                int inside_array = 0;
+                snprintf(cur[depth - 1], sizeof(cur[0]), "%.*s", (int)n, start);
+                joined[0] = '\0';
+                for (int d = 1; d <= depth; d++) {
+                    inside_array |= !is_obj[d];
+                    off += (size_t)snprintf(joined + off, sizeof(joined) - off, "%s%s",
+                                            d > 1 ? "." : "", cur[d - 1]);
+                    if (off >= sizeof(joined))
+                        break;
+                }
+                if (!inside_array && strcmp(joined, path) == 0)
+                    return line;
+                expect_key = 0;
+            }
+            break;
+        }
+        default:
+            break;
+        }
     }
-    if (!hit)
-        return 0;
-    int line = 1;
-    for (const char *p = cfg->text; p < hit; p++)
-        line += *p == '\n';
-    return line;
+    return 0;
 }
 
 static int from_set(const struct fg_config *cfg, const char *path)

@@ -35,7 +35,7 @@ int fg_config_int(const struct fg_config *cfg, const char *path, long long def,
                   size_t errlen);
 
 /**
- * Format "FILE:LINE: key 'path': msg" (or "--set: key ..." when the key
+ * Format "FILE:LINE: key 'path': msg" (or "--set path: msg" when the key
  * came from the command line) into err.
  */
 void fg_config_error(const struct fg_config *cfg, const char *path, char *err,

@@ -102,6 +102,7 @@ int fg_csv_open(struct fg_csv *csv, const char *path, char *err, size_t errlen)
     if (fseek(f, 0, SEEK_END) || (sz = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
         snprintf(err, errlen, "%s: cannot size file", path);
         fclose(f);
+        fg_csv_close(csv);
         return -1;
     }
     csv->data = fg_malloc((size_t)sz + 1);
@@ -113,10 +114,14 @@ int fg_csv_open(struct fg_csv *csv, const char *path, char *err, size_t errlen)
         csv->pos = 3;
     if (!skip_noise(csv)) {
         snprintf(err, errlen, "%s: no header row", path);
+        fg_csv_close(csv);
         return -1;
     }
-    if (read_record(csv, err, errlen))
+    if (read_record(csv, err, errlen)) {
+        fg_csv_close(csv);
         return -1;
+    }
+    csv->header_line = csv->rec_line;
     csv->nheader = csv->nfield;
     for (size_t i = 0; i < csv->nheader; i++)
         csv->header[i] = fg_strdup(csv->field[i]);

@@ -19,6 +19,7 @@ struct fg_csv {
     size_t len, pos;
     int line;               /* next physical line number */
     int rec_line;           /* line the current record started on */
+    int header_line;        /* line of the header row */
     char *header[FG_CSV_MAX_COLS];
     size_t nheader;
     char *field[FG_CSV_MAX_COLS];

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define FG_SCHEMA "nhsa.claim.v1"
@@ -83,14 +84,20 @@ static int get_dec(struct pctx *p, json_t *obj, const char *key, int scale,
         s = tmp;
         len = strlen(tmp);
     } else if (json_is_real(v)) {
-        /* 15 significant digits round-trip any decimal a producer wrote
-         * with that many digits; beyond that a JSON number cannot carry the
-         * amount exactly and the producer must send a string. */
-        snprintf(tmp, sizeof(tmp), "%.15g", json_real_value(v));
+        /* A JSON number arrives as a double. Print it at the field's scale
+         * and accept that decimal only if it reads back as the very same
+         * double: then it is the amount the producer wrote. Otherwise the
+         * number has more decimals than the field allows, or more digits
+         * than a double carries, and the producer must send a string. */
+        double d = json_real_value(v), back;
+        if (!(d > -1e17 && d < 1e17))
+            return fail(p, key, "out of range");
+        snprintf(tmp, sizeof(tmp), "%.*f", scale, d);
+        back = strtod(tmp, NULL);
+        if (back < d || back > d)
+            return fail(p, key, "more than %d decimals", scale);
         s = tmp;
         len = strlen(tmp);
-        if (strchr(tmp, 'e') || strchr(tmp, 'n') || strchr(tmp, 'i'))
-            return fail(p, key, "out of range");
     } else {
         return fail(p, key, "not a decimal");
     }

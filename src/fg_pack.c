@@ -197,8 +197,8 @@ static const char *row_level(const struct fg_csv *csv, const struct cols *c,
 {
     long long v;
     (void)pack;
-    if (parse_int(fg_csv_get(csv, c->v1), 1, 3, &v))
-        return "min_level: expected 1, 2 or 3";
+    if (parse_int(fg_csv_get(csv, c->v1), 2, 3, &v))
+        return "min_level: expected 2 or 3";
     r->a = v;
     return NULL;
 }
@@ -321,7 +321,8 @@ static int need_cols(struct fg_pack *pack, const struct fg_csv *csv,
         }
         out[i] = fg_csv_col(csv, names[i]);
         if (out[i] < 0) {
-            reject(pack, "%s:1: missing column '%s'", csv->path, names[i]);
+            reject(pack, "%s:%d: missing column '%s'", csv->path, csv->header_line,
+                   names[i]);
             return -1;
         }
     }
@@ -599,7 +600,10 @@ struct fg_pack *fg_pack_load(const char *dir, const char *catalogue,
         fg_map_init(&pack->tables[i].index);
     root = json_load_file(manifest, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        snprintf(err, errlen, "%s:%d: %s", manifest, jerr.line, jerr.text);
+        if (jerr.line > 0)
+            snprintf(err, errlen, "%s:%d: %s", manifest, jerr.line, jerr.text);
+        else
+            snprintf(err, errlen, "%s: %s", manifest, jerr.text);
         goto fail;
     }
     name = json_string_value(json_object_get(root, "name"));

@@ -11,10 +11,12 @@
 
 #include <string.h>
 
-/* A set of 64-bit keys with an expiry each; key 0 marks an empty slot. */
+/* A set of 64-bit keys with an expiry each; `used` marks occupied slots,
+ * so every key value, 0 included, is a key of its own. */
 struct set64 {
     uint64_t *keys;
     int64_t *exp;
+    uint8_t *used;
     size_t cap, count;
 };
 
@@ -22,6 +24,7 @@ static void set64_free(struct set64 *s)
 {
     free(s->keys);
     free(s->exp);
+    free(s->used);
     memset(s, 0, sizeof(*s));
 }
 
@@ -35,11 +38,11 @@ static void set64_rehash(struct set64 *s, size_t cap, int64_t drop_before)
     s->count = 0;
     s->keys = fg_calloc(cap, sizeof(*s->keys));
     s->exp = fg_calloc(cap, sizeof(*s->exp));
+    s->used = fg_calloc(cap, sizeof(*s->used));
     for (size_t i = 0; i < old.cap; i++)
-        if (old.keys[i] && old.exp[i] >= drop_before)
+        if (old.used[i] && old.exp[i] >= drop_before)
             set64_insert(s, old.keys[i], old.exp[i]);
-    free(old.keys);
-    free(old.exp);
+    set64_free(&old);
 }
 
 /* Returns 1 if present (expiry raised to exp), 0 if inserted. */
@@ -47,10 +50,9 @@ static int set64_insert(struct set64 *s, uint64_t key, int64_t exp)
 {
     size_t i;
 
-    key |= 1; /* never 0 */
     if ((s->count + 1) * 2 > s->cap)
         set64_rehash(s, s->cap ? s->cap * 2 : 8, INT64_MIN);
-    for (i = key & (s->cap - 1); s->keys[i]; i = (i + 1) & (s->cap - 1))
+    for (i = key & (s->cap - 1); s->used[i]; i = (i + 1) & (s->cap - 1))
         if (s->keys[i] == key) {
             if (exp > s->exp[i])
                 s->exp[i] = exp;
@@ -58,6 +60,7 @@ static int set64_insert(struct set64 *s, uint64_t key, int64_t exp)
         }
     s->keys[i] = key;
     s->exp[i] = exp;
+    s->used[i] = 1;
     s->count++;
     return 0;
 }
@@ -191,24 +194,31 @@ static int mem_commit(struct fg_state *st)
     return 0;
 }
 
-static void hist_key(char *buf, size_t size, const char *group, int64_t day)
+/* "group\x1fday", allocated: group names have no length limit. */
+static char *hist_key(const char *group, int64_t day)
 {
-    snprintf(buf, size, "%s\x1f%lld", group, (long long)day);
+    size_t n = strlen(group) + 24;
+    char *k = fg_malloc(n);
+
+    snprintf(k, n, "%s\x1f%lld", group, (long long)day);
+    return k;
 }
 
 static void mem_hist_add(struct fg_state *st, const char *group, int64_t day,
                          unsigned bucket, int64_t expire_day)
 {
     struct mem_state *m = (struct mem_state *)st;
-    char key[256];
+    char *key;
     struct hist *h;
     size_t lo = 0, hi;
 
     if (bucket >= FG_HIST_BUCKETS)
         bucket = FG_HIST_BUCKETS - 1;
-    hist_key(key, sizeof(key), group, day);
+    key = hist_key(group, day);
     h = fg_map_get(&m->hists, key, strlen(key));
-    if (!h) {
+    if (h) {
+        free(key);
+    } else {
         struct group_days *g = fg_map_get(&m->groups, group, strlen(group));
         if (!g) {
             g = fg_calloc(1, sizeof(*g));
@@ -216,7 +226,7 @@ static void mem_hist_add(struct fg_state *st, const char *group, int64_t day,
             fg_map_put(&m->groups, g->group, strlen(g->group), g);
         }
         h = fg_calloc(1, sizeof(*h));
-        h->key = fg_strdup(key);
+        h->key = key;
         h->group = g->group;
         h->day = day;
         fg_map_put(&m->hists, h->key, strlen(h->key), h);
@@ -298,7 +308,7 @@ static void free_hist(struct hist *h)
 static void mem_advance(struct fg_state *st, int64_t watermark)
 {
     struct mem_state *m = (struct mem_state *)st;
-    struct fg_person **dead = NULL;
+    void **dead = NULL;   /* persons, then groups, to delete after a scan */
     size_t ndead = 0, capdead = 0;
     int64_t wday = fg_cst_day(watermark);
 
@@ -331,10 +341,11 @@ static void mem_advance(struct fg_state *st, int64_t watermark)
         }
     }
     for (size_t i = 0; i < ndead; i++) {
-        fg_map_del(&m->persons, dead[i]->psn_no, strlen(dead[i]->psn_no));
-        free_person(dead[i]);
+        struct fg_person *p = dead[i];
+        fg_map_del(&m->persons, p->psn_no, strlen(p->psn_no));
+        free_person(p);
     }
-    free(dead);
+    ndead = 0;
 
     for (size_t i = 0; i < m->groups.cap; i++) {
         struct group_days *g = m->groups.slots[i].val;
@@ -350,7 +361,24 @@ static void mem_advance(struct fg_state *st, int64_t watermark)
             }
         }
         g->n = k;
+        if (!g->n) {
+            if (ndead == capdead) {
+                capdead = capdead ? capdead * 2 : 64;
+                dead = fg_realloc(dead, capdead * sizeof(*dead));
+            }
+            dead[ndead++] = g;
+        }
     }
+    /* Groups with no day left go too, so new codes over months of
+     * operation do not accumulate empty entries. */
+    for (size_t i = 0; i < ndead; i++) {
+        struct group_days *g = dead[i];
+        fg_map_del(&m->groups, g->group, strlen(g->group));
+        free(g->h);
+        free(g->group);
+        free(g);
+    }
+    free(dead);
 }
 
 static void mem_stats(struct fg_state *st, size_t *persons, size_t *lines,

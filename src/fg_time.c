@@ -152,9 +152,13 @@ int fg_time_parse(const char *s, size_t len, int64_t *epoch, const char **why)
             *why = "bad UTC offset";
             return -1;
         }
-        if (i < len && s[i] == ':')
+        if (i < len && s[i] == ':') {
             i++;
-        if (i < len && digits(s, len, &i, 2, &om)) {
+            if (digits(s, len, &i, 2, &om)) {
+                *why = "bad UTC offset";
+                return -1;
+            }
+        } else if (i < len && digits(s, len, &i, 2, &om)) {
             *why = "bad UTC offset";
             return -1;
         }
