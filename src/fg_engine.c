@@ -187,6 +187,13 @@ void fg_emit(struct fg_ctx *ctx, const struct fg_alert_spec *spec)
 
 /* ---- refunds ---- */
 
+/* A line past its expiry is gone, whether or not the store has swept it
+ * yet: decisions must not depend on when sweeps happen to run. */
+static int expired(const struct fg_engine *e, const struct fg_wline *w)
+{
+    return w->expire_at < e->watermark - e->o.lateness;
+}
+
 /* Net a refund line against its target; see detectors/README.md. */
 static void net_refund(struct fg_engine *e, struct fg_person *p,
                        struct fg_wline *refund, const struct fg_line *line)
@@ -196,7 +203,8 @@ static void net_refund(struct fg_engine *e, struct fg_person *p,
 
     for (size_t i = n; i-- > 0;) {
         struct fg_wline *w = win[i];
-        if (w == refund || (w->flags & FG_WL_REFUND) || strcmp(w->mdtrt_id, refund->mdtrt_id))
+        if (w == refund || (w->flags & FG_WL_REFUND) || expired(e, w) ||
+            strcmp(w->mdtrt_id, refund->mdtrt_id))
             continue;
         if (line->init_feedetl_sn) {
             if (strcmp(w->feedetl_sn, line->init_feedetl_sn) == 0) {
@@ -237,7 +245,7 @@ static void supersede(struct fg_engine *e, struct fg_person *p, size_t nnew)
             continue;
         for (size_t j = 0; j < n && win[j]->seq < cur->seq; j++) {
             struct fg_wline *w = win[j];
-            if ((w->flags & (FG_WL_REFUND | FG_WL_CANCELLED)) ||
+            if ((w->flags & (FG_WL_REFUND | FG_WL_CANCELLED)) || expired(e, w) ||
                 strcmp(w->feedetl_sn, cur->feedetl_sn) || strcmp(w->mdtrt_id, cur->mdtrt_id) ||
                 strcmp(w->fixmedins_code, cur->fixmedins_code))
                 continue;

@@ -164,7 +164,7 @@ static int next_line(struct line_reader *r, char **line, size_t *len)
 
 /* Events are handed to the engine in batches, the unit a remote state
  * backend fetches and writes in one round trip. */
-#define REPLAY_BATCH 256
+#define REPLAY_BATCH 32
 
 static int flush_batch(struct fg_engine *eng, struct fg_claim **batch,
                        struct fg_alert_source *srcs, size_t *n)

@@ -65,6 +65,14 @@ static int set64_insert(struct set64 *s, uint64_t key, int64_t exp)
     return 0;
 }
 
+static int set64_has_expired(const struct set64 *s, int64_t before)
+{
+    for (size_t i = 0; i < s->cap; i++)
+        if (s->used[i] && s->exp[i] < before)
+            return 1;
+    return 0;
+}
+
 struct fg_person {
     char *psn_no;
     struct fg_wline **lines;
@@ -88,6 +96,7 @@ struct mem_state {
     struct fg_map groups;    /* group -> struct group_days (list of hists) */
     int64_t last_sweep;
     size_t nlines;
+    size_t added_since_sweep;
 };
 
 /* Per group: its day histograms, for range sums without key probing. */
@@ -114,8 +123,11 @@ static struct fg_person *mem_person(struct fg_state *st, const char *psn_no)
 static int mem_seen(struct fg_state *st, struct fg_person *p, int which,
                     uint64_t key, int64_t expire_at)
 {
-    (void)st;
-    return set64_insert(&p->seen[which], key, expire_at);
+    struct mem_state *m = (struct mem_state *)st;
+    int had = set64_insert(&p->seen[which], key, expire_at);
+
+    m->added_since_sweep += !had;
+    return had;
 }
 
 static struct fg_wline *mem_add_line(struct fg_state *st, struct fg_person *p,
@@ -160,6 +172,7 @@ static struct fg_wline *mem_add_line(struct fg_state *st, struct fg_person *p,
     }
     p->lines[p->nlines++] = w;
     m->nlines++;
+    m->added_since_sweep++;
     return w;
 }
 
@@ -303,8 +316,12 @@ static void free_hist(struct hist *h)
     free(h);
 }
 
-/* Drop everything the watermark has passed. Runs at most once per event
- * hour, so its cost is spread over many events. */
+/* Drop everything the watermark has passed. A sweep visits every person,
+ * so it runs only when the watermark has moved an hour and at least a
+ * quarter as many entries as the store holds were added since the last
+ * one (its cost stays a constant per added entry, and the store holds at
+ * most 1.25 times what is live plus an hour of expired entries), or at the
+ * latest once per event-time day. */
 static void mem_advance(struct fg_state *st, int64_t watermark)
 {
     struct mem_state *m = (struct mem_state *)st;
@@ -312,9 +329,11 @@ static void mem_advance(struct fg_state *st, int64_t watermark)
     size_t ndead = 0, capdead = 0;
     int64_t wday = fg_cst_day(watermark);
 
-    if (watermark - m->last_sweep < 3600)
+    if (watermark - m->last_sweep < 3600 ||
+        (m->added_since_sweep * 4 < m->nlines && watermark - m->last_sweep < FG_DAY))
         return;
     m->last_sweep = watermark;
+    m->added_since_sweep = 0;
     for (size_t i = 0; i < m->persons.cap; i++) {
         struct fg_person *p = m->persons.slots[i].val;
         size_t k = 0;
@@ -330,7 +349,7 @@ static void mem_advance(struct fg_state *st, int64_t watermark)
         }
         p->nlines = k;
         for (int s = 0; s < 2; s++)
-            if (p->seen[s].count)
+            if (set64_has_expired(&p->seen[s], watermark))
                 set64_rehash(&p->seen[s], p->seen[s].cap, watermark);
         if (!p->nlines && !p->seen[0].count && !p->seen[1].count) {
             if (ndead == capdead) {
