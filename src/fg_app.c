@@ -4,6 +4,10 @@
  */
 #include "fg_app.h"
 #include "fg_common.h"
+#include "fg_state.h"
+
+#include <errno.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 #include <string.h>
@@ -117,4 +121,78 @@ void fg_app_print_pack(const struct fg_app *app, FILE *out)
     if (p->total_rejected > p->nrejections)
         fprintf(out, "  ... and %zu more rejected rows\n",
                 p->total_rejected - p->nrejections);
+}
+
+/* Read a secret from a file: the first line, without its newline. The file
+ * must not be readable by others (it holds a password). */
+static char *read_secret(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    char line[1024];
+    FILE *f;
+
+    if (stat(path, &st) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (st.st_mode & (S_IROTH | S_IWOTH)) {
+        snprintf(err, errlen, "%s: readable by others; chmod o-rwx it", path);
+        return NULL;
+    }
+    f = fopen(path, "r");
+    if (!f || !fgets(line, sizeof(line), f)) {
+        snprintf(err, errlen, "%s: cannot read", path);
+        if (f)
+            fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    line[strcspn(line, "\r\n")] = '\0';
+    return fg_strdup(line);
+}
+
+struct fg_state *fg_app_redis_state(struct fg_app *app, const char *ns, long long lateness,
+                                    long long dedup_days)
+{
+    char err[512] = "";
+    struct fg_redis_opts ro = {0};
+    const char *pwfile;
+    char *password = NULL, *pwpath = NULL;
+    long long port, db;
+    struct fg_state *st = NULL;
+
+    ro.host = fg_config_str(app->cfg, "redis.host", "127.0.0.1", err, sizeof(err));
+    ro.unix_socket = fg_config_str(app->cfg, "redis.unix_socket", NULL, err, sizeof(err));
+    pwfile = fg_config_str(app->cfg, "redis.password_file", NULL, err, sizeof(err));
+    if (!ro.host || err[0] ||
+        fg_config_int(app->cfg, "redis.port", 6379, 1, 65535, &port, err, sizeof(err)) ||
+        fg_config_int(app->cfg, "redis.db", 0, 0, 1023, &db, err, sizeof(err)))
+        goto bad;
+    if (pwfile && *pwfile) {
+        pwpath = fg_config_resolve(app->cfg, pwfile);
+        password = read_secret(pwpath, err, sizeof(err));
+        if (!password) {
+            char tmp[600];
+            snprintf(tmp, sizeof(tmp), "%s", err);
+            fg_config_error(app->cfg, "redis.password_file", err, sizeof(err), "%s", tmp);
+            goto bad;
+        }
+    }
+    ro.port = (int)port;
+    ro.db = (int)db;
+    ro.password = password;
+    ro.ns = ns;
+    ro.lateness = lateness;
+    ro.dedup_seconds = dedup_days * 86400;
+    st = fg_state_redis_new(&ro, err, sizeof(err));
+    if (!st)
+        goto bad;
+    free(password);
+    free(pwpath);
+    return st;
+bad:
+    fprintf(stderr, "fundguard: config error: %s\n", err);
+    free(password);
+    free(pwpath);
+    return NULL;
 }

@@ -27,6 +27,14 @@ int fg_app_open(struct fg_app *app, const char *config, char **sets, size_t nset
                 int init);
 void fg_app_close(struct fg_app *app);
 
+struct fg_state;
+/**
+ * The Redis state backend configured by redis.* for namespace ns. Prints
+ * the reason and returns NULL on a configuration error (exit 78).
+ */
+struct fg_state *fg_app_redis_state(struct fg_app *app, const char *ns, long long lateness,
+                                    long long dedup_days);
+
 /** Print pack load results: rows loaded and rejected per table. */
 void fg_app_print_pack(const struct fg_app *app, FILE *out);
 

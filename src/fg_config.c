@@ -294,7 +294,7 @@ int fg_config_set(struct fg_config *cfg, const char *assignment, char *err,
 static const char *const section_keys[][12] = {
     {"kafka", "bootstrap_servers", "group_id", "topics", "consumer", "producer", NULL},
     {"redis", "host", "port", "unix_socket", "password_file", "db", NULL},
-    {"state", "backend", "lateness_seconds", "event_dedup_days", NULL},
+    {"state", "backend", "lateness_seconds", "event_dedup_days", "retry_seconds", NULL},
     {"metrics", "listen", NULL},
     {"rules", "pack", "strict", NULL},
     {"reference", "catalogue", "price_list", NULL},

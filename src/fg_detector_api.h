@@ -130,7 +130,9 @@ int fg_hosp_level(const char *hosp_lv);
 void fg_ctx_hist_add(struct fg_ctx *ctx, const char *group, int64_t day,
                      unsigned bucket, int keep_days);
 /** Sum the group's histograms over days [from, to] into counts (zeroed by
- * the callee). Returns the number of observations. */
+ * the callee). Returns the number of observations, or UINT64_MAX when the
+ * state store cannot answer (the core then retries the whole batch; do not
+ * cache anything derived from this call). */
 uint64_t fg_ctx_hist_sum(struct fg_ctx *ctx, const char *group, int64_t from,
                          int64_t to, uint32_t counts[FG_HIST_BUCKETS]);
 

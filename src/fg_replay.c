@@ -8,11 +8,13 @@
 #include "fg_engine.h"
 #include "fg_event.h"
 #include "fg_fixed.h"
+#include "fg_hash.h"
 #include "fg_state.h"
 
 #include <errno.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -23,6 +25,8 @@ struct replay_opts {
     const char *output;
     const char *dead_letter;
     const char *state;
+    const char *run_id;
+    int keep_state;
     int canonical;
     int progress;     /* -1 auto (terminal), 0 off, 1 on */
     char **sets;
@@ -41,7 +45,8 @@ static int usage_replay(void)
     fprintf(stderr,
             "usage: fundguard replay -c FILE --input PATH [--input PATH...]\n"
             "         [--output PATH] [--dead-letter PATH] [--canonical]\n"
-            "         [--state memory] [--progress|--no-progress] [--set KEY=VALUE...]\n");
+            "         [--state memory|redis] [--run-id ID] [--keep-state]\n"
+            "         [--progress|--no-progress] [--set KEY=VALUE...]\n");
     return FG_EXIT_USAGE;
 }
 
@@ -72,12 +77,19 @@ static int take_common(int argc, char **argv, int *i, const char **config,
     return 0;
 }
 
-static int alert_to_file(void *opaque, const char *json, size_t len, const char *key)
+/* Alerts of a batch wait here until the batch's state is committed, so a
+ * batch retried after a state-store failure writes its alerts once. */
+struct pending {
+    struct fg_buf buf;
+    FILE *out;
+};
+
+static int alert_to_pending(void *opaque, const char *json, size_t len, const char *key)
 {
-    FILE *f = opaque;
+    struct pending *pd = opaque;
     (void)key;
-    if (fwrite(json, 1, len, f) != len || fputc('\n', f) == EOF)
-        return -1;
+    fg_buf_append(&pd->buf, json, len);
+    fg_buf_putc(&pd->buf, '\n');
     return 0;
 }
 
@@ -167,17 +179,58 @@ static int next_line(struct line_reader *r, char **line, size_t *len)
 #define REPLAY_BATCH 32
 
 static int flush_batch(struct fg_engine *eng, struct fg_claim **batch,
-                       struct fg_alert_source *srcs, size_t *n)
+                       struct fg_alert_source *srcs, size_t *n, struct pending *pd,
+                       int retry_seconds)
 {
-    int rc = fg_engine_process_batch(eng, batch, srcs, *n);
+    struct timespec t0, now;
+    long backoff_ms = 100;
+    int rc;
 
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        fg_buf_reset(&pd->buf);
+        rc = fg_engine_process_batch(eng, batch, srcs, *n);
+        if (rc != FG_EAGAIN)
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - t0.tv_sec >= retry_seconds)
+            break;
+        /* The state store is down: back off and replay the batch, which
+         * is safe because nothing of it was committed. */
+        struct timespec ts = {backoff_ms / 1000, (backoff_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        backoff_ms = backoff_ms * 2 > 5000 ? 5000 : backoff_ms * 2;
+    }
     for (size_t i = 0; i < *n; i++)
         fg_claim_free(batch[i]);
     *n = 0;
+    if (rc == FG_OK && pd->buf.len && fwrite(pd->buf.data, 1, pd->buf.len, pd->out) != pd->buf.len)
+        rc = FG_ERR;
     if (rc)
         fprintf(stderr, "fundguard: cannot process events: %s\n",
                 rc == FG_EAGAIN ? "state store unavailable" : "cannot write alerts");
     return rc;
+}
+
+/* The replay's state namespace: --run-id, or derived from the inputs
+ * (names and sizes), so the same input maps to the same namespace. */
+static void replay_run_id(const struct replay_opts *o, char *buf, size_t size)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ULL;
+
+    if (o->run_id) {
+        snprintf(buf, size, "%s", o->run_id);
+        return;
+    }
+    for (size_t i = 0; i < o->ninputs; i++) {
+        struct stat st;
+        char sz[32];
+        h ^= fg_hash64_str(o->inputs[i]) + (h << 6) + (h >> 2);
+        snprintf(sz, sizeof(sz), "%lld",
+                 stat(o->inputs[i], &st) == 0 ? (long long)st.st_size : -1LL);
+        h ^= fg_hash64_str(sz) + (h << 6) + (h >> 2);
+    }
+    snprintf(buf, size, "in-%016llx", (unsigned long long)h);
 }
 
 static double mono_now(void)
@@ -234,6 +287,8 @@ static int run_replay(const struct replay_opts *o)
     struct fg_claim *batch[REPLAY_BATCH];
     struct fg_alert_source srcs[REPLAY_BATCH];
     size_t nbatch = 0;
+    struct pending pd = {0};
+    long long retry;
 
     rc = fg_app_open(&app, o->config, o->sets, o->nsets, 1);
     if (rc)
@@ -243,14 +298,15 @@ static int run_replay(const struct replay_opts *o)
         fg_config_int(app.cfg, "state.lateness_seconds", 86400, 0, 30LL * 86400, &lateness,
                       err, sizeof(err)) ||
         fg_config_int(app.cfg, "state.event_dedup_days", 30, 1, 3660, &dedup, err,
+                      sizeof(err)) ||
+        fg_config_int(app.cfg, "state.retry_seconds", 60, 1, 86400, &retry, err,
                       sizeof(err))) {
         fprintf(stderr, "fundguard: config error: %s\n", err);
         fg_app_close(&app);
         return FG_EXIT_CONFIG;
     }
-    if (o->state && strcmp(o->state, "memory") != 0) {
-        fprintf(stderr, "fundguard: replay --state %s: only 'memory' is available in "
-                        "this build\n", o->state);
+    if (o->state && strcmp(o->state, "memory") != 0 && strcmp(o->state, "redis") != 0) {
+        fprintf(stderr, "fundguard: replay --state %s: expected memory or redis\n", o->state);
         fg_app_close(&app);
         return FG_EXIT_USAGE;
     }
@@ -274,13 +330,27 @@ static int run_replay(const struct replay_opts *o)
     }
     fg_buf_init(&dlq.b);
 
-    st = fg_state_memory_new();
+    if (o->state && strcmp(o->state, "redis") == 0) {
+        char run_id[64], ns[96];
+        replay_run_id(o, run_id, sizeof(run_id));
+        snprintf(ns, sizeof(ns), "replay:%s", run_id);
+        st = fg_app_redis_state(&app, ns, lateness, dedup);
+        if (!st) {
+            fg_app_close(&app);
+            return FG_EXIT_CONFIG;
+        }
+        fprintf(stderr, "fundguard replay: state in redis namespace %s\n", ns);
+    } else {
+        st = fg_state_memory_new();
+    }
+    pd.out = out;
+    fg_buf_init(&pd.buf);
     eo.canonical = o->canonical;
     eo.replay = 1;
     eo.lateness = lateness;
     eo.event_dedup_days = dedup;
-    eo.out = alert_to_file;
-    eo.out_opaque = out;
+    eo.out = alert_to_pending;
+    eo.out_opaque = &pd;
     eng = fg_engine_new(&app.ds, app.pack, st, &eo);
     progress = o->progress < 0 ? isatty(STDERR_FILENO) : o->progress;
     t0 = mono_now();
@@ -329,7 +399,7 @@ static int run_replay(const struct replay_opts *o)
             }
             batch[nbatch] = claim;
             srcs[nbatch++] = (struct fg_alert_source){.file = label, .line = lineno};
-            if (nbatch == REPLAY_BATCH && flush_batch(eng, batch, srcs, &nbatch)) {
+            if (nbatch == REPLAY_BATCH && flush_batch(eng, batch, srcs, &nbatch, &pd, (int)retry)) {
                 exit_code = FG_EXIT_RUNTIME;
                 break;
             }
@@ -347,7 +417,7 @@ static int run_replay(const struct replay_opts *o)
                 }
             }
         }
-        if (exit_code == FG_EXIT_OK && flush_batch(eng, batch, srcs, &nbatch))
+        if (exit_code == FG_EXIT_OK && flush_batch(eng, batch, srcs, &nbatch, &pd, (int)retry))
             exit_code = FG_EXIT_RUNTIME;
         if (rc < 0) {
             int zerr;
@@ -375,6 +445,10 @@ static int run_replay(const struct replay_opts *o)
         exit_code = FG_EXIT_RUNTIME;
     fg_buf_fini(&dlq.b);
     free(dlq_default);
+    if (o->state && strcmp(o->state, "redis") == 0 && !o->keep_state &&
+        fg_state_redis_drop_namespace(st))
+        fprintf(stderr, "fundguard: could not drop the replay state namespace\n");
+    fg_buf_fini(&pd.buf);
     fg_engine_free(eng);
     fg_state_destroy(st);
     fg_app_close(&app);
@@ -402,6 +476,10 @@ int fg_cmd_replay(int argc, char **argv)
             o.dead_letter = argv[++i];
         } else if (strcmp(a, "--state") == 0 && i + 1 < argc) {
             o.state = argv[++i];
+        } else if (strcmp(a, "--run-id") == 0 && i + 1 < argc) {
+            o.run_id = argv[++i];
+        } else if (strcmp(a, "--keep-state") == 0) {
+            o.keep_state = 1;
         } else if (strcmp(a, "--canonical") == 0) {
             o.canonical = 1;
         } else if (strcmp(a, "--progress") == 0) {

@@ -61,10 +61,46 @@ struct fg_state_ops {
 
 struct fg_state {
     const struct fg_state_ops *ops;
+    uint64_t round_trips;   /* to a remote store; 0 for memory */
+    uint64_t commands;
 };
+
+/** Options of the Redis backend (CONTRACT §6 redis.*). */
+struct fg_redis_opts {
+    const char *host;
+    int port;
+    const char *unix_socket;   /* wins over host/port when set */
+    const char *password;      /* NULL: no AUTH */
+    int db;
+    const char *ns;            /* "live" or "replay:<run_id>" */
+    int64_t lateness;          /* seconds, as the engine's */
+    int64_t dedup_seconds;     /* how long seen events/alerts are kept */
+    int connect_timeout_ms;
+};
+
+/**
+ * The Redis backend: the same API, keys fg:<ns>:<kind>:{<psn_no>} with the
+ * person as hash tag. Connection failures are not fatal here: operations
+ * return FG_EAGAIN and the next begin_batch() reconnects with bounded
+ * exponential backoff. Returns NULL only on bad options.
+ */
+struct fg_state *fg_state_redis_new(const struct fg_redis_opts *o, char *err,
+                                    size_t errlen);
+/** 1 when the Redis backend currently has a working connection. */
+int fg_state_redis_connected(const struct fg_state *st);
+/** Delete every key of the backend's namespace (SCAN + UNLINK). */
+int fg_state_redis_drop_namespace(struct fg_state *st);
 
 /** The embedded in-memory backend. */
 struct fg_state *fg_state_memory_new(void);
+
+/* For backends that keep their working set in a memory store (Redis loads
+ * a batch's persons into one, then writes the changes back). */
+const char *fg_person_psn(const struct fg_person *p);
+struct fg_wline *fg_state_memory_load_line(struct fg_state *st, struct fg_person *p,
+                                           const struct fg_line_init *in, uint64_t seq,
+                                           int64_t net_cnt);
+void fg_state_memory_clear_persons(struct fg_state *st);
 
 static inline void fg_state_destroy(struct fg_state *st)
 {

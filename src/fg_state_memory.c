@@ -458,3 +458,43 @@ struct fg_state *fg_state_memory_new(void)
     m->last_sweep = INT64_MIN / 2;
     return &m->base;
 }
+
+/* ---- for backends that keep their working set in a memory store ---- */
+
+const char *fg_person_psn(const struct fg_person *p)
+{
+    return p->psn_no;
+}
+
+static int by_seq(const void *a, const void *b)
+{
+    const struct fg_wline *x = *(struct fg_wline *const *)a, *y = *(struct fg_wline *const *)b;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+struct fg_wline *fg_state_memory_load_line(struct fg_state *st, struct fg_person *p,
+                                           const struct fg_line_init *in, uint64_t seq,
+                                           int64_t net_cnt)
+{
+    struct fg_wline *w = mem_add_line(st, p, in);
+
+    w->seq = seq;
+    w->net_cnt = net_cnt;
+    /* Loads arrive in any order; keep the window sorted by seq. */
+    if (p->nlines > 1 && p->lines[p->nlines - 2]->seq > seq)
+        qsort(p->lines, p->nlines, sizeof(*p->lines), by_seq);
+    return w;
+}
+
+void fg_state_memory_clear_persons(struct fg_state *st)
+{
+    struct mem_state *m = (struct mem_state *)st;
+
+    for (size_t i = 0; i < m->persons.cap; i++)
+        if (m->persons.slots[i].key)
+            free_person(m->persons.slots[i].val);
+    fg_map_fini(&m->persons);
+    fg_map_init(&m->persons);
+    m->nlines = 0;
+    m->added_since_sweep = 0;
+}

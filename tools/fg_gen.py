@@ -182,7 +182,8 @@ def read_table(path):
 class CodeInfo:
     __slots__ = ("code", "name", "kind", "list_type", "mct", "gend", "age",
                  "fund", "care", "level", "course", "pairs", "caps",
-                 "cap_hour", "periods", "stateful", "lmt", "keep", "role")
+                 "cap_hour", "periods", "stateful", "lmt", "keep", "role",
+                 "staple")
 
     def __init__(self, code):
         self.code = code
@@ -204,6 +205,7 @@ class CodeInfo:
         self.lmt = False
         self.keep = 0          # seconds of history the oracle keeps
         self.role = None
+        self.staple = False
 
 
 def drug_or_item_mct(code):
@@ -356,24 +358,23 @@ class Reference:
                 self.price.setdefault(r["hilist_code"], []).append(
                     (r["hosp_lv"], parse_fixed(r["max_pric"], 6), beg, end))
 
-        gap = params["course_gap_days"]
-        vw = params["visit_window_days"]
         for c in self.ci.values():
             c.stateful = bool(c.pairs or c.caps or c.periods)
             c.lmt = bool(c.gend or c.age or c.fund or c.care is not None
                          or c.level or c.course)
+            # Lines of one visit all arrive in one event (later settlements
+            # of a visit carry refund lines only, which are never judged),
+            # so 'visit' pairs need the current visit plus the conservative
+            # 36 h window: the current visit is always kept (see commit).
             keep = 0
             if c.pairs:
                 keep = max(keep, 3 * 86400)
-                if any(p[3] == "visit" for p in c.pairs):
-                    keep = max(keep, (vw + 1) * 86400)
             if c.caps:
                 keep = max(keep, 2 * 86400)
             for _, pd in c.periods:
                 keep = max(keep, (pd + 2) * 86400)
             c.keep = keep
             c.role = item_role(c.code)
-            _ = gap
 
     # catalogue lookups -------------------------------------------------
     def cat_row(self, code, day):
@@ -457,16 +458,16 @@ class Inst:
 
 class Person:
     __slots__ = ("psn_no", "gend", "brdy", "by", "bm", "bd", "bday",
-                 "insutype", "region", "busy", "chronic", "ex", "bycode",
-                 "course", "idx")
+                 "insutype", "region", "busy", "chronic", "ex", "ex_t",
+                 "bycode", "course", "idx")
 
 
 class Line:
     __slots__ = ("sn", "init_sn", "t", "day", "minute", "code", "ci", "name",
                  "list_type", "lv", "mct", "pric", "cnt", "net", "fee",
                  "inscp", "uplmt", "overlmt", "paid", "touched", "cancelled",
-                 "inst", "mdtrt", "refund", "dept", "dr", "prd", "visit",
-                 "count_obs")
+                 "inst", "mdtrt", "refund", "dept", "dr", "prd", "count_obs",
+                 "cell")
 
 
 class Visit:
@@ -707,14 +708,14 @@ class Oracle:
     def course_days(self, P, L, key, scope, ex):
         lst = P.course.get(key, ()) if P.course else ()
         days = {L.day}
-        for E in lst:
-            if E is L or E.cancelled or E.day > L.day:
+        for eday, emdtrt, epaid, cell in lst:
+            if cell[0] or eday > L.day:
                 continue
-            if ex and not E.paid:
+            if ex and not epaid:
                 continue
-            if scope == "stay" and E.mdtrt != L.mdtrt:
+            if scope == "stay" and emdtrt != L.mdtrt:
                 continue
-            days.add(E.day)
+            days.add(eday)
         if scope == "stay":
             return len(days)
         ds = sorted(days, reverse=True)
@@ -732,13 +733,15 @@ class Oracle:
         ci = L.ci
         if "DUP-EXACT" in self.on:
             ex = P.ex
-            if ex is None:
+            if ex is None or L.t - P.ex_t > 900:
                 ex = P.ex = {}
             elif len(ex) > 48:
                 lim = L.t - 900
                 for k in [k for k, lst in ex.items() if lst[-1].t < lim]:
                     del ex[k]
             ex.setdefault((L.inst, L.code, L.pric, L.cnt), []).append(L)
+            if L.t > P.ex_t:
+                P.ex_t = L.t
         if ci.stateful:
             bc = P.bycode
             if bc is None:
@@ -751,17 +754,24 @@ class Oracle:
                 if len(lst) > 4:
                     lim = L.t - ci.keep
                     if lst[0].t < lim:
-                        bc[L.code] = [E for E in lst if E.t >= lim]
+                        bc[L.code] = [E for E in lst
+                                      if E.t >= lim or E.mdtrt == L.mdtrt]
         if ci.course:
             co = P.course
             if co is None:
                 co = P.course = {}
+            cell = L.cell = [False]
+            rec = (L.day, L.mdtrt, L.paid, cell)
             for key, maxd, scope in ci.course:
-                lst = co.setdefault(key, [])
-                lst.append(L)
+                lst = co.get(key)
+                if lst is None or (lst and L.day - lst[-1][0] > self.gap + 1
+                                   and lst[-1][1] != L.mdtrt):
+                    # the course chain broke: older days no longer count
+                    lst = co[key] = []
+                lst.append(rec)
                 if len(lst) > 64:
                     lim = L.day - min(400, (maxd + 1) * self.gap)
-                    co[key] = [E for E in lst if E.day >= lim]
+                    co[key] = [E for E in lst if E[0] >= lim]
 
 
 # ---------------------------------------------------------- the generator
@@ -811,7 +821,8 @@ class Generator:
         items = [c for c in usable if c.kind == "item"]
         broad = [c for c in drugs if not (c.gend or c.age or c.fund
                                           or c.care is not None)]
-        rest = [c for c in drugs if c not in set(broad)]
+        bset = set(id(c) for c in broad)
+        rest = [c for c in drugs if id(c) not in bset]
         rng.shuffle(broad)
         rng.shuffle(rest)
         # staples: broad drugs restricted at most by level 2 or a long course
@@ -819,10 +830,18 @@ class Generator:
         staples += [c for c in broad if c.level <= 2 and c.course and
                     all(m >= 14 for _, m, _ in c.course)]
         self.staples = staples[:3]
+        for c in self.staples:
+            c.staple = True
         sset = set(id(c) for c in self.staples)
         broad = self.staples + [c for c in broad if id(c) not in sset]
-        self.drug_rank = broad[:40] + sorted(
-            broad[40:] + rest, key=lambda c: h32(self.seed, "dr", c.code))
+        # course-limited drugs (short-course injections) are used less
+        head = [c for c in broad if not c.course][:40]
+        hset = set(id(c) for c in head)
+        tail = sorted([c for c in broad + rest if id(c) not in hset],
+                      key=lambda c: h32(self.seed, "dr", c.code))
+        tail = [c for c in tail if not c.course] + \
+            [c for c in tail if c.course]
+        self.drug_rank = head + tail
         self.item_rank = sorted(items, key=lambda c: h32(self.seed, "it",
                                                          c.code))
         self.rank_w = {}
@@ -916,7 +935,7 @@ class Generator:
 
     def new_id(self):
         self.id_counter += 1
-        n = (self.id_counter * 777777777777777777777777777 +
+        n = (self.id_counter * 918273645091827364519 +
              h32(self.seed, "id") * 1000003) % 10 ** 24
         return "330000%024d" % n
 
@@ -1038,6 +1057,7 @@ class Generator:
             P.chronic = age >= 45 and rng.random() < 0.45
             P.busy = 0
             P.ex = P.bycode = P.course = None
+            P.ex_t = 0
             persons.append(P)
             by_region[P.region].append(P)
         self.persons = persons
@@ -1263,8 +1283,8 @@ class Generator:
         L.prd = None
         if ci.kind == "drug":
             L.prd = str(self.rng.choice((3, 5, 7, 7, 14)))
-        L.visit = v
         L.count_obs = True
+        L.cell = None
         return L
 
     def accept(self, v, L):
@@ -1284,8 +1304,6 @@ class Generator:
     def add_probe(self, v, L, probe):
         """A near miss: exact semantics of `probe` must not fire."""
         if self.oracle.check(v.P, L, v, exact=(probe,)):
-            return None
-        if self.oracle.check(v.P, L, v, exact=()) and False:
             return None
         return self.accept(v, L)
 
@@ -1361,6 +1379,9 @@ class Generator:
                 v.t += rng.randrange(20, 200)
 
     def fill_inpatient(self, v, stay):
+        """An inpatient stay: daily bed/nursing/诊查, a drug regimen, daily
+        procedures, labs and imaging early and every other day, sometimes
+        a surgery.  Lines are generated day by day in time order."""
         rng = self.rng
         I, P = v.inst, v.P
         adm_day = stay.adm_t // 86400
@@ -1373,29 +1394,38 @@ class Generator:
         regimen = []
         if self.staples and I.level >= 2 and rng.random() < 0.75 and \
                 self.static_ok(self.staples[0], pc, I, "ip"):
-            regimen.append([self.staples[0], adm_day, dis_day])
-        for _ in range(rng.randrange(2, 6)):
+            regimen.append([self.staples[0], adm_day, dis_day - 1])
+        for _ in range(rng.randrange(4, 10)):
             ci = self.pick(dc)
             if ci is None:
                 break
-            s = adm_day + rng.randrange(0, max(1, los // 2 + 1))
-            e = min(dis_day, s + rng.randrange(2, 10))
+            s = adm_day + rng.randrange(0, max(1, los // 3 + 1))
+            e = min(dis_day, s + rng.randrange(3, los + 3))
             regimen.append([ci, s, e])
+        procs = []
+        for _ in range(rng.randrange(1, 4)):
+            for _try in range(4):
+                ci = self.pick(ic)
+                if ci is not None and ci.role in ("treat", "ipcare") and \
+                        not ci.periods:
+                    procs.append([ci, True])
+                    break
         dis_t = dis_day * 86400 + rng.randrange(9 * 3600 + 1800, 15 * 3600)
         surg_day = adm_day + 1 if los >= 2 and rng.random() < 0.25 else None
+        budget = 128
         for day in range(adm_day, dis_day + 1):
             if day == adm_day:
                 t = stay.adm_t + rng.randrange(900, 3600)
             else:
                 t = day * 86400 + 7 * 3600 + rng.randrange(0, 1800)
             last = day == dis_day
-            if not last or los == 0:
+            if not last and len(v.lines) < budget + 8:
                 for ci in daily:
                     self.add_clean(v, ci, t, CNT1)
                     t += rng.randrange(5, 90)
             t += rng.randrange(600, 2400)
             for r in regimen:
-                if r[1] <= day <= r[2]:
+                if r[1] <= day <= r[2] and len(v.lines) < budget:
                     if not self.add_clean(v, r[0], t, CNT1 if rng.random()
                                           < 0.8 else 2 * CNT1):
                         r[2] = -1
@@ -1416,19 +1446,26 @@ class Generator:
                     if self.add_inject(v, L, "CAT-COURSE"):
                         self.inj_count["CAT-COURSE"] += 1
                 t += rng.randrange(5, 120)
-            if day == adm_day or (day - adm_day) % 3 == 1 or \
-                    rng.random() < 0.15:
-                n = rng.randrange(2, 7) if day == adm_day else \
-                    rng.randrange(1, 4)
+            if not last:
+                for pr in procs:
+                    if pr[1] and len(v.lines) < budget:
+                        cnt = CNT1
+                        if pr[0].cap_hour:
+                            cnt = rng.randrange(2, 12) * CNT1
+                        if not self.add_clean(v, pr[0], t, cnt):
+                            pr[1] = False
+                        t += rng.randrange(60, 600)
+            if day == adm_day or (day - adm_day) % 2 == 1:
+                n = rng.randrange(5, 11) if day == adm_day else \
+                    rng.randrange(2, 6)
                 for _ in range(n):
+                    if len(v.lines) >= budget:
+                        break
                     for _try in range(4):
                         ci = self.pick(ic)
-                        if ci is None or ci.role == "surg":
+                        if ci is None or ci.role not in ("lab", "exam"):
                             continue
-                        cnt = CNT1
-                        if ci.cap_hour:
-                            cnt = rng.randrange(2, 12) * CNT1
-                        if self.add_clean(v, ci, t, cnt):
+                        if self.add_clean(v, ci, t, CNT1):
                             break
                     t += rng.randrange(60, 900)
             if surg_day == day:
@@ -1446,8 +1483,6 @@ class Generator:
     # -------------------------------------------------------- close/emit
     def close_visit(self, v, refund_ok=True):
         rng = self.rng
-        if not v.lines and v.med_type != "41":
-            pass
         last_t = max([L.t for L in v.lines] + [v.t])
         # (a) a refund line inside the settlement
         if refund_ok and not v.noref and len(v.lines) >= 3 and \
@@ -1462,6 +1497,9 @@ class Generator:
             v.end = v.setl_time
         self.emit(v)
         v.P.busy = v.setl_time
+        # a person's next visit starts >= 10 min after this settlement, far
+        # outside the (conservative, 3 min) DUP-EXACT window
+        v.P.ex = None
         # (b) a later settlement of the same visit refunding a line
         if refund_ok and not v.noref and v.lines and rng.random() < 0.015:
             cand = [L for L in v.lines if not L.refund and not L.cancelled
@@ -1508,14 +1546,16 @@ class Generator:
         R.touched = False
         R.cancelled = False
         R.refund = True
-        R.visit = v
         R.count_obs = False
+        R.cell = None
         v.lines.append(R)
         X.net += rc
         X.touched = True
         X.count_obs = False
         if X.net <= 0:
             X.cancelled = True
+            if X.cell is not None:
+                X.cell[0] = True
         self.stats["refund_lines"] += 1
         return R
 
@@ -1626,6 +1666,15 @@ class Generator:
             P = lst[rng.randrange(len(lst))]
             if P.busy + 600 <= t0 and (pred is None or pred(P)):
                 return P
+        if pred is None:
+            return None
+        # a rare kind of person: scan from a random offset
+        n = len(lst)
+        off = rng.randrange(n)
+        for i in range(min(n, 20000)):
+            P = lst[(off + i) % n]
+            if P.busy + 600 <= t0 and pred(P):
+                return P
         return None
 
     def visit_time(self, day, setting):
@@ -1644,7 +1693,7 @@ class Generator:
             return "41", "ph"
         a = age_years(P, day)
         u = rng.random()
-        ip_share = {3: 0.13, 2: 0.11, 1: 0.04}.get(I.level, 0.0)
+        ip_share = {3: 0.12, 2: 0.10, 1: 0.04}.get(I.level, 0.0)
         if u < ip_share:
             if P.gend == "2" and 20 <= a <= 42 and rng.random() < 0.12:
                 return "52", "mat_ip"
@@ -1677,7 +1726,8 @@ class Generator:
             med = self.choose_med_type(I, P, day)
         mt, setting = med
         if setting in ("ip", "mat_ip"):
-            return self.plan_stay(day, I, P, mt, t0)
+            self.plan_stay(day, I, P, mt, t0)
+            return None
         if t0 is None:
             t0 = self.visit_time(day, setting)
         if t0 < P.busy + 600:
@@ -1688,9 +1738,9 @@ class Generator:
         if setting == "ph":
             n = rng.randrange(1, 6)
         elif setting == "er":
-            n = rng.randrange(3, 10)
-        else:
             n = rng.randrange(3, 11)
+        else:
+            n = rng.randrange(3, 14)
         self.fill_outpatient(v, n, setting)
         return v
 
@@ -1698,7 +1748,7 @@ class Generator:
                   course_code=None, nm_course=False):
         rng = self.rng
         if los is None:
-            los = int(rng.triangular(1, 16, 4)) if mt == "21" else \
+            los = int(rng.triangular(2, 18, 6)) if mt == "21" else \
                 rng.randrange(2, 5)
         if day + los > self.horizon_end():
             los = self.horizon_end() - day
@@ -1860,7 +1910,7 @@ class Generator:
         self.finish(v, False, "DUP-PERIOD")
         if not ok:
             return False
-        maxc, pdays = min(ci.caps and () or ci.periods)
+        maxc, pdays = min(ci.periods)
         if maxc > 1:
             return False
         k = rng.randrange(0, min(pdays - 1, 6) + 1)
@@ -1891,7 +1941,10 @@ class Generator:
             if good:
                 self.inj_count["DUP-PERIOD"] += 1
             return good
-        self.followups.setdefault(day + k, []).append(follow)
+        if k == 0:
+            follow(day)
+        else:
+            self.followups.setdefault(day + k, []).append(follow)
         return True
 
     def inj_price_over_cap(self, day):
@@ -2335,9 +2388,8 @@ class Generator:
             ci = self.pick(cands)
             if ci is None:
                 break
-            base = self.inst_price(v.inst, ci)
-            pric = base // 30000 * 30000 + 3333  # x.xx3333 ...
-            pric = base - base % 10000 + 3333
+            # x.xx1667 x 3 = x.xx5001: the fee is rounded by 0.004999
+            pric = self.inst_price(v.inst, ci) + 1667
             L = self.make_line(v, ci, v.t, 3 * CNT1, pric)
             if self.add_probe(v, L, "PRICE-ARITH"):
                 self.nm("fee_rounded_from_six_decimal_price")
@@ -2431,7 +2483,10 @@ class Generator:
         if v is None:
             return False
         pc = self.pclass(v.P, day)
+        tries = 0
         for row, m, s, w in rows:
+            if tries >= 5:
+                break
             cm, cs = self.ref.ci[m], self.ref.ci[s]
             if cm.care is not None or cs.care is not None or not (
                     self.static_ok(cm, pc, v.inst, "ip") and
@@ -2445,13 +2500,14 @@ class Generator:
                 ts = tm + 6 * 3600 + 60
             if ts // 86400 != v.t // 86400 or ts % 86400 > 22 * 3600:
                 continue
+            tries += 1
             M = self.make_line(v, cm, tm, CNT1)
             if not self.add_clean_line(v, M):
                 continue
             S = self.make_line(v, cs, ts, CNT1)
             if self.add_probe(v, S, "DUP-PAIR"):
                 self.nm("pair_just_outside_%s_window" % w)
-            break
+                break
         self.nm_close(v)
         return True
 
@@ -2461,15 +2517,67 @@ class Generator:
                    "emergency_ok", "exact_next_minute", "pair_hour_apart"]
 
     # -------------------------------------------------------------- the run
+    def sweep(self, day):
+        """Drop per-person window entries that can no longer matter."""
+        now = (day + 1) * 86400
+        gap = self.oracle.gap
+        for P in self.persons:
+            if P.busy > now:
+                # in hospital: the stay's lines, dated from admission on,
+                # are generated at discharge; keep everything until then
+                continue
+            if os.environ.get("FG_NOSWEEP"):
+                continue
+            bc = P.bycode
+            if bc:
+                for code in list(bc):
+                    lst = bc[code]
+                    keep = lst[-1].ci.keep
+                    lst = [E for E in lst if E.t >= now - keep]
+                    if lst:
+                        bc[code] = lst
+                    else:
+                        del bc[code]
+                if not bc:
+                    P.bycode = None
+            co = P.course
+            if co:
+                for key in list(co):
+                    lst = co[key]
+                    if not lst or day - lst[-1][0] > gap + 1:
+                        del co[key]
+                if not co:
+                    P.course = None
+
+    def warm_up(self, total):
+        """Patients already in hospital on the start date: stays admitted
+        before it that are settled during the first days."""
+        rng = self.rng
+        n = int(total / self.days * 0.095 * 8)
+        hosp = [I for I in self.insts if not I.pharmacy]
+        if not hosp:
+            return
+        cum, s = [], 0.0
+        for I in hosp:
+            s += I.weight * {3: 0.12, 2: 0.10, 1: 0.04}.get(I.level, 0.0)
+            cum.append(s)
+        for _ in range(n):
+            I = hosp[min(bisect.bisect_right(cum, rng.random() * s),
+                         len(hosp) - 1)]
+            los = int(rng.triangular(2, 18, 6))
+            adm = self.start - rng.randrange(1, los + 1)
+            t0 = adm * 86400 + rng.randrange(8 * 3600, 18 * 3600)
+            P = self.pick_person(I.region, t0)
+            if P is None:
+                continue
+            self.plan_stay(adm, I, P, "21", t0, los=los)
+
     def run(self, out, truth_w):
         a = self.a
         rng = self.rng
         target_s = a.settlements
         target_l = a.lines
-        if target_s:
-            per_day = target_s / self.days / 1.02
-        else:
-            per_day = target_l / 13.5 / self.days
+        mean_wd = 0.936
         self.horizon = self.last_day
         inj_rules = list(a.rule_list)
         rng.shuffle(inj_rules)
@@ -2494,6 +2602,7 @@ class Generator:
         for d in nm_plan:
             nm_plan[d] = list(dict.fromkeys(nm_plan[d]))
         emitted_s = emitted_l = 0
+        self.warm_up(target_s or target_l / 13.0)
         done = False
         day = self.start
         wd_f = [1.10, 1.05, 1.0, 1.0, 1.05, 0.75, 0.60]
@@ -2506,7 +2615,15 @@ class Generator:
             for fn in self.followups.pop(day, []):
                 fn(day)
             wd = datetime.date.fromordinal(day + EPOCH_ORD).weekday()
-            n_new = int(per_day * wd_f[wd] / 0.95 + rng.random())
+            # spread what is left of the target over the days left
+            left_days = max(1, self.last_day - day + 1)
+            if target_s:
+                left = max(0, target_s - emitted_s) / 1.02
+            else:
+                left = max(0, target_l - emitted_l) / 13.0
+            if day > self.start + 3 and left_days > 1:
+                left *= 1.0 - 0.1 / left_days
+            n_new = int(left / left_days * wd_f[wd] / mean_wd + rng.random())
             inj_today = n_new * a.violation_rate + carry
             n_inj = int(inj_today)
             carry = inj_today - n_inj
@@ -2556,7 +2673,7 @@ class Generator:
                 I = v.inst
                 for L in v.lines:
                     if L.count_obs and not L.cancelled and not L.refund and \
-                            L.ci.kind == "drug":
+                            L.ci.staple:
                         g = (L.code, I.region, I.lg)
                         dd = obs.get(g)
                         if dd is None:
@@ -2571,6 +2688,7 @@ class Generator:
                 out.write("\n")
             if not target_s and not target_l and day >= self.last_day:
                 done = True
+            self.sweep(day)
             lim = day - self.lookback - 2
             if day % 7 == 0:
                 for g in list(obs):

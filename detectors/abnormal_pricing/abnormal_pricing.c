@@ -181,6 +181,12 @@ static const struct baseline *get_baseline(struct fg_ctx *ctx, struct price_priv
     }
     b->day = day;
     b->n = fg_ctx_hist_sum(ctx, group, day - conf->lookback_days, day - 1, counts);
+    if (b->n == UINT64_MAX) {
+        /* The store could not answer: the core retries the batch, and the
+         * baseline must be read again then, not taken from this cache. */
+        b->day = INT64_MIN;
+        return NULL;
+    }
     b->median = 0;
     half = (b->n + 1) / 2;
     for (unsigned k = 0; k < FG_HIST_BUCKETS && b->n; k++) {

@@ -1,0 +1,665 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * fg_redis.c: the Redis state backend, and the only file that includes
+ * hiredis (Debian 12 ships hiredis 0.14, whose API differs from 1.x).
+ *
+ * Model. A batch names its persons; begin_batch() loads all of them in one
+ * pipelined round trip into a memory store used as the working set. The
+ * detectors run against that working set exactly as with the embedded
+ * backend. commit_batch() writes what changed back in one MULTI/EXEC
+ * round trip, then drops the working set. So Redis round trips per event
+ * are about 2 / batch size, and the state a crash can lose is at most one
+ * uncommitted batch, which at-least-once redelivery replays.
+ *
+ * Keys, all with the person as hash tag so a cluster can shard by person:
+ *   fg:<ns>:L:{psn}  hash   line identity -> line record (idempotent: a
+ *                           redelivered line overwrites itself)
+ *   fg:<ns>:E:{psn}  zset   seen event ids (hash hex), score = expiry
+ *   fg:<ns>:A:{psn}  zset   emitted alerts (jr hash hex), score = expiry
+ *   fg:<ns>:H:<group>:<day>  hash  bucket -> count (peer statistics)
+ * Every key carries a TTL derived from the widest window that keeps it.
+ */
+#include "fg_common.h"
+#include "fg_buf.h"
+#include "fg_state.h"
+
+#include <errno.h>
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+struct dirty_seen {
+    struct fg_person *p;
+    int which;
+    uint64_t key;
+    int64_t exp;
+};
+
+struct dirty_hist {
+    char *group;
+    int64_t day, expire_day;
+    unsigned bucket;
+};
+
+struct dead_field {
+    char *psn;
+    char *field;
+};
+
+struct redis_state {
+    struct fg_state base;
+    struct fg_redis_opts o;
+    char *host, *unix_socket, *password, *ns;
+    struct fg_state *mem;            /* working set of the current batch */
+    redisContext *c;
+    int64_t watermark;
+    int failed;                      /* a read failed inside the batch */
+    double next_connect;             /* monotonic seconds */
+    double backoff;
+    struct fg_wline **dl;            /* lines added or changed */
+    struct fg_person **dlp;
+    size_t ndl, capdl;
+    struct dirty_seen *ds;
+    size_t nds, capds;
+    struct dirty_hist *dh;
+    size_t ndh, capdh;
+    struct dead_field *df;
+    size_t ndf, capdf;
+};
+
+#define FS "\x1f"
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void disconnect(struct redis_state *r, const char *why)
+{
+    if (r->c) {
+        fg_log_warn("msg=\"redis connection lost\" error=\"%s\" retry_in=%.1fs", why,
+                    r->backoff);
+        redisFree(r->c);
+        r->c = NULL;
+    }
+    r->next_connect = mono() + r->backoff;
+    r->backoff = r->backoff * 2 > 10.0 ? 10.0 : r->backoff * 2;
+}
+
+static int command_ok(redisReply *rep)
+{
+    return rep && rep->type != REDIS_REPLY_ERROR;
+}
+
+static int try_connect(struct redis_state *r)
+{
+    struct timeval tv = {r->o.connect_timeout_ms / 1000, (r->o.connect_timeout_ms % 1000) * 1000};
+    redisReply *rep;
+
+    if (r->c)
+        return 0;
+    if (mono() < r->next_connect)
+        return -1;
+    r->c = r->unix_socket ? redisConnectUnixWithTimeout(r->unix_socket, tv)
+                          : redisConnectWithTimeout(r->host, r->o.port, tv);
+    if (!r->c || r->c->err) {
+        const char *why = r->c ? r->c->errstr : "cannot allocate context";
+        fg_log_warn("msg=\"redis connect failed\" error=\"%s\" retry_in=%.1fs", why, r->backoff);
+        if (r->c)
+            redisFree(r->c);
+        r->c = NULL;
+        r->next_connect = mono() + r->backoff;
+        r->backoff = r->backoff * 2 > 10.0 ? 10.0 : r->backoff * 2;
+        return -1;
+    }
+    redisSetTimeout(r->c, (struct timeval){5, 0});
+    if (r->password) {
+        rep = redisCommand(r->c, "AUTH %s", r->password);
+        if (!command_ok(rep)) {
+            fg_log_error("msg=\"redis AUTH failed\" error=\"%s\"",
+                         rep ? rep->str : r->c->errstr);
+            freeReplyObject(rep);
+            disconnect(r, "auth failed");
+            return -1;
+        }
+        freeReplyObject(rep);
+    }
+    if (r->o.db) {
+        rep = redisCommand(r->c, "SELECT %d", r->o.db);
+        if (!command_ok(rep)) {
+            freeReplyObject(rep);
+            disconnect(r, "select failed");
+            return -1;
+        }
+        freeReplyObject(rep);
+    }
+    r->backoff = 0.1;
+    fg_log_info("msg=\"redis connected\" target=%s%s%d ns=%s",
+                r->unix_socket ? r->unix_socket : r->host, r->unix_socket ? "" : ":",
+                r->unix_socket ? 0 : r->o.port, r->ns);
+    return 0;
+}
+
+static void key_of(struct fg_buf *b, const struct redis_state *r, char kind, const char *psn)
+{
+    fg_buf_reset(b);
+    fg_buf_printf(b, "fg:%s:%c:{%s}", r->ns, kind, psn);
+}
+
+static void field_of(struct fg_buf *b, const struct fg_wline *w)
+{
+    fg_buf_reset(b);
+    fg_buf_printf(b, "%s" FS "%s" FS "%s", w->fixmedins_code, w->mdtrt_id, w->feedetl_sn);
+}
+
+static void value_of(struct fg_buf *b, const struct fg_wline *w)
+{
+    fg_buf_reset(b);
+    fg_buf_printf(b,
+                  "1" FS "%" PRIu64 FS "%" PRId64 FS "%" PRId64 FS "%" PRId64 FS "%" PRId64 FS
+                  "%" PRId64 FS "%" PRId64 FS "%" PRIu32 FS "%s" FS "%s",
+                  w->seq, w->fee_time, w->pric, w->cnt, w->net_cnt, w->inscp, w->expire_at,
+                  w->flags, w->code, w->setl_id);
+}
+
+/* Split s (len n) on FS into at most max parts (pointers into a copy). */
+static size_t split(char *s, char **parts, size_t max)
+{
+    size_t k = 0;
+    char *p = s;
+
+    while (k < max) {
+        parts[k++] = p;
+        char *e = strchr(p, '\x1f');
+        if (!e)
+            break;
+        *e = '\0';
+        p = e + 1;
+    }
+    return k;
+}
+
+/* Rebuild one stored line into the working set. Returns 0, or -1 when the
+ * record is unreadable (it is then dropped, and logged). */
+static int load_line(struct redis_state *r, struct fg_person *p, const char *field,
+                     size_t flen, const char *val, size_t vlen, int64_t cut)
+{
+    char *f = fg_strndup(field, flen), *v = fg_strndup(val, vlen);
+    char *fp[3], *vp[11];
+    int rc = -1;
+
+    if (split(f, fp, 3) == 3 && split(v, vp, 11) == 11 && strcmp(vp[0], "1") == 0) {
+        struct fg_line_init in = {
+            .fee_time = strtoll(vp[2], NULL, 10),
+            .pric = strtoll(vp[3], NULL, 10),
+            .cnt = strtoll(vp[4], NULL, 10),
+            .inscp = strtoll(vp[6], NULL, 10),
+            .expire_at = strtoll(vp[7], NULL, 10),
+            .flags = (uint32_t)strtoul(vp[8], NULL, 10),
+            .code = vp[9],
+            .setl_id = vp[10],
+            .fixmedins_code = fp[0],
+            .mdtrt_id = fp[1],
+            .feedetl_sn = fp[2],
+        };
+        if (in.expire_at < cut) {
+            /* Expired: delete it with the next commit. */
+            if (r->ndf == r->capdf) {
+                r->capdf = r->capdf ? r->capdf * 2 : 64;
+                r->df = fg_realloc(r->df, r->capdf * sizeof(*r->df));
+            }
+            r->df[r->ndf].psn = fg_strdup(fg_person_psn(p));
+            r->df[r->ndf++].field = fg_strndup(field, flen);
+        } else {
+            fg_state_memory_load_line(r->mem, p, &in, strtoull(vp[1], NULL, 10),
+                                      strtoll(vp[5], NULL, 10));
+        }
+        rc = 0;
+    } else {
+        fg_log_warn("msg=\"unreadable state record dropped\" psn_no=%s", fg_person_psn(p));
+    }
+    free(f);
+    free(v);
+    return rc;
+}
+
+static void reset_batch(struct redis_state *r)
+{
+    for (size_t i = 0; i < r->ndh; i++)
+        free(r->dh[i].group);
+    for (size_t i = 0; i < r->ndf; i++) {
+        free(r->df[i].psn);
+        free(r->df[i].field);
+    }
+    r->ndl = r->nds = r->ndh = r->ndf = 0;
+    r->failed = 0;
+    fg_state_memory_clear_persons(r->mem);
+}
+
+static int rs_begin(struct fg_state *st, const char *const *psn, size_t n)
+{
+    struct redis_state *r = (struct redis_state *)st;
+    int64_t cut = r->watermark - r->o.lateness;
+    struct fg_buf key;
+    char cutbuf[32];
+    size_t sent = 0;
+    int rc = 0;
+
+    reset_batch(r);
+    if (try_connect(r))
+        return FG_EAGAIN;
+    fg_buf_init(&key);
+    snprintf(cutbuf, sizeof(cutbuf), "%" PRId64, cut);
+    /* Distinct persons only; the batch is small, so a quadratic scan is
+     * cheaper than a hash table. */
+    const char **uniq = fg_malloc((n ? n : 1) * sizeof(*uniq));
+    size_t nu = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t j;
+        for (j = 0; j < nu && strcmp(uniq[j], psn[i]); j++)
+            ;
+        if (j == nu)
+            uniq[nu++] = psn[i];
+    }
+    for (size_t i = 0; i < nu; i++) {
+        key_of(&key, r, 'L', uniq[i]);
+        redisAppendCommand(r->c, "HGETALL %b", key.data, key.len);
+        key_of(&key, r, 'E', uniq[i]);
+        redisAppendCommand(r->c, "ZRANGEBYSCORE %b %s +inf WITHSCORES", key.data, key.len,
+                           cutbuf);
+        key_of(&key, r, 'A', uniq[i]);
+        redisAppendCommand(r->c, "ZRANGEBYSCORE %b %s +inf WITHSCORES", key.data, key.len,
+                           cutbuf);
+        sent += 3;
+    }
+    st->round_trips++;
+    st->commands += sent;
+    for (size_t i = 0; i < nu; i++) {
+        struct fg_person *p = r->mem->ops->person(r->mem, uniq[i]);
+        for (int k = 0; k < 3; k++) {
+            redisReply *rep = NULL;
+            if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep ||
+                rep->type != REDIS_REPLY_ARRAY) {
+                if (rep && rep->type == REDIS_REPLY_ERROR)
+                    fg_log_error("msg=\"redis load failed\" error=\"%s\"", rep->str);
+                freeReplyObject(rep);
+                disconnect(r, r->c && r->c->err ? r->c->errstr : "bad reply");
+                rc = FG_EAGAIN;
+                goto out;
+            }
+            for (size_t e = 0; e + 1 < rep->elements; e += 2) {
+                redisReply *a = rep->element[e], *b = rep->element[e + 1];
+                if (k == 0) {
+                    load_line(r, p, a->str, a->len, b->str, b->len, cut);
+                } else {
+                    uint64_t h = strtoull(a->str, NULL, 16);
+                    int64_t exp = strtoll(b->str, NULL, 10);
+                    r->mem->ops->seen(r->mem, p, k == 1 ? FG_SEEN_EVENTS : FG_SEEN_ALERTS, h,
+                                      exp);
+                }
+            }
+            freeReplyObject(rep);
+        }
+    }
+out:
+    free(uniq);
+    fg_buf_fini(&key);
+    if (rc)
+        reset_batch(r);
+    return rc;
+}
+
+static struct fg_person *rs_person(struct fg_state *st, const char *psn)
+{
+    struct redis_state *r = (struct redis_state *)st;
+    return r->mem->ops->person(r->mem, psn);
+}
+
+static int rs_seen(struct fg_state *st, struct fg_person *p, int which, uint64_t key,
+                   int64_t exp)
+{
+    struct redis_state *r = (struct redis_state *)st;
+    int had = r->mem->ops->seen(r->mem, p, which, key, exp);
+
+    if (!had) {
+        if (r->nds == r->capds) {
+            r->capds = r->capds ? r->capds * 2 : 64;
+            r->ds = fg_realloc(r->ds, r->capds * sizeof(*r->ds));
+        }
+        r->ds[r->nds++] = (struct dirty_seen){p, which, key, exp};
+    }
+    return had;
+}
+
+static void mark_line(struct redis_state *r, struct fg_person *p, struct fg_wline *w)
+{
+    if (r->ndl == r->capdl) {
+        r->capdl = r->capdl ? r->capdl * 2 : 256;
+        r->dl = fg_realloc(r->dl, r->capdl * sizeof(*r->dl));
+        r->dlp = fg_realloc(r->dlp, r->capdl * sizeof(*r->dlp));
+    }
+    r->dl[r->ndl] = w;
+    r->dlp[r->ndl++] = p;
+}
+
+static struct fg_wline *rs_add_line(struct fg_state *st, struct fg_person *p,
+                                    const struct fg_line_init *in)
+{
+    struct redis_state *r = (struct redis_state *)st;
+    struct fg_wline *w = r->mem->ops->add_line(r->mem, p, in);
+
+    mark_line(r, p, w);
+    return w;
+}
+
+static void rs_update_line(struct fg_state *st, struct fg_person *p, struct fg_wline *w)
+{
+    mark_line((struct redis_state *)st, p, w);
+}
+
+static size_t rs_window(struct fg_state *st, struct fg_person *p, struct fg_wline ***lines)
+{
+    struct redis_state *r = (struct redis_state *)st;
+    return r->mem->ops->window(r->mem, p, lines);
+}
+
+static void rs_hist_add(struct fg_state *st, const char *group, int64_t day,
+                        unsigned bucket, int64_t expire_day)
+{
+    struct redis_state *r = (struct redis_state *)st;
+
+    if (r->ndh == r->capdh) {
+        r->capdh = r->capdh ? r->capdh * 2 : 256;
+        r->dh = fg_realloc(r->dh, r->capdh * sizeof(*r->dh));
+    }
+    r->dh[r->ndh++] = (struct dirty_hist){fg_strdup(group), day, expire_day, bucket};
+}
+
+static uint64_t rs_hist_sum(struct fg_state *st, const char *group, int64_t from, int64_t to,
+                            uint32_t *counts)
+{
+    struct redis_state *r = (struct redis_state *)st;
+    struct fg_buf key;
+    uint64_t total = 0;
+    int64_t d;
+
+    memset(counts, 0, FG_HIST_BUCKETS * sizeof(*counts));
+    if (to - from > 400)
+        from = to - 400;
+    if (!r->c) {
+        r->failed = 1;
+        return UINT64_MAX;
+    }
+    fg_buf_init(&key);
+    for (d = from; d <= to; d++) {
+        fg_buf_reset(&key);
+        fg_buf_printf(&key, "fg:%s:H:%s:%" PRId64, r->ns, group, d);
+        redisAppendCommand(r->c, "HGETALL %b", key.data, key.len);
+        st->commands++;
+    }
+    st->round_trips++;
+    for (d = from; d <= to; d++) {
+        redisReply *rep = NULL;
+        if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep ||
+            rep->type != REDIS_REPLY_ARRAY) {
+            freeReplyObject(rep);
+            disconnect(r, r->c && r->c->err ? r->c->errstr : "bad reply");
+            r->failed = 1;
+            fg_buf_fini(&key);
+            return UINT64_MAX;
+        }
+        for (size_t e = 0; e + 1 < rep->elements; e += 2) {
+            unsigned long b = strtoul(rep->element[e]->str, NULL, 10);
+            unsigned long long n = strtoull(rep->element[e + 1]->str, NULL, 10);
+            if (b < FG_HIST_BUCKETS) {
+                counts[b] += (uint32_t)n;
+                total += n;
+            }
+        }
+        freeReplyObject(rep);
+    }
+    fg_buf_fini(&key);
+    /* Observations of this batch are not in Redis yet but count, exactly
+     * as they would in the embedded store. */
+    for (size_t i = 0; i < r->ndh; i++) {
+        const struct dirty_hist *h = &r->dh[i];
+        if (h->day >= from && h->day <= to && strcmp(h->group, group) == 0 &&
+            h->bucket < FG_HIST_BUCKETS) {
+            counts[h->bucket]++;
+            total++;
+        }
+    }
+    return total;
+}
+
+static void rs_advance(struct fg_state *st, int64_t watermark)
+{
+    struct redis_state *r = (struct redis_state *)st;
+    /* Expiry happens in Redis (TTL) and at load (records past the cut are
+     * deleted); the working set lives for one batch only. */
+    if (watermark + r->o.lateness > r->watermark)
+        r->watermark = watermark + r->o.lateness;
+}
+
+static void add_person(struct fg_person ***v, size_t *n, size_t *cap, struct fg_person *p)
+{
+    for (size_t i = 0; i < *n; i++)
+        if ((*v)[i] == p)
+            return;
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 64;
+        *v = fg_realloc(*v, *cap * sizeof(**v));
+    }
+    (*v)[(*n)++] = p;
+}
+
+static int rs_commit(struct fg_state *st)
+{
+    struct redis_state *r = (struct redis_state *)st;
+    struct fg_buf key, field, val;
+    struct fg_person **touched = NULL;
+    size_t nt = 0, capt = 0, sent = 0;
+    int64_t cut = r->watermark - r->o.lateness;
+    int rc = 0;
+
+    if (r->failed || !r->c) {
+        reset_batch(r);
+        return FG_EAGAIN;
+    }
+    if (!r->ndl && !r->nds && !r->ndh && !r->ndf) {
+        reset_batch(r);
+        return 0;
+    }
+    fg_buf_init(&key);
+    fg_buf_init(&field);
+    fg_buf_init(&val);
+    redisAppendCommand(r->c, "MULTI");
+    sent++;
+    for (size_t i = 0; i < r->ndl; i++) {
+        key_of(&key, r, 'L', fg_person_psn(r->dlp[i]));
+        field_of(&field, r->dl[i]);
+        value_of(&val, r->dl[i]);
+        redisAppendCommand(r->c, "HSET %b %b %b", key.data, key.len, field.data, field.len,
+                           val.data, val.len);
+        sent++;
+        add_person(&touched, &nt, &capt, r->dlp[i]);
+    }
+    for (size_t i = 0; i < r->ndf; i++) {
+        key_of(&key, r, 'L', r->df[i].psn);
+        redisAppendCommand(r->c, "HDEL %b %s", key.data, key.len, r->df[i].field);
+        sent++;
+    }
+    for (size_t i = 0; i < r->nds; i++) {
+        char member[17];
+        key_of(&key, r, r->ds[i].which == FG_SEEN_EVENTS ? 'E' : 'A',
+               fg_person_psn(r->ds[i].p));
+        snprintf(member, sizeof(member), "%016" PRIx64, r->ds[i].key);
+        redisAppendCommand(r->c, "ZADD %b %" PRId64 " %s", key.data, key.len, r->ds[i].exp,
+                           member);
+        sent++;
+        add_person(&touched, &nt, &capt, r->ds[i].p);
+    }
+    /* TTLs: the line hash lives as long as its longest-kept line needs;
+     * the seen-sets as long as de-duplication needs. */
+    for (size_t i = 0; i < nt; i++) {
+        struct fg_wline **win;
+        size_t nw = r->mem->ops->window(r->mem, touched[i], &win);
+        int64_t keep = FG_DAY;
+        for (size_t j = 0; j < nw; j++)
+            if (win[j]->expire_at - win[j]->fee_time > keep)
+                keep = win[j]->expire_at - win[j]->fee_time;
+        key_of(&key, r, 'L', fg_person_psn(touched[i]));
+        redisAppendCommand(r->c, "EXPIRE %b %" PRId64, key.data, key.len,
+                           keep + r->o.lateness + FG_DAY);
+        for (int k = 0; k < 2; k++) {
+            key_of(&key, r, k ? 'A' : 'E', fg_person_psn(touched[i]));
+            redisAppendCommand(r->c, "ZREMRANGEBYSCORE %b -inf (%" PRId64, key.data, key.len,
+                               cut);
+            redisAppendCommand(r->c, "EXPIRE %b %" PRId64, key.data, key.len,
+                               r->o.dedup_seconds + r->o.lateness + FG_DAY);
+        }
+        sent += 5;
+    }
+    for (size_t i = 0; i < r->ndh; i++) {
+        struct dirty_hist *h = &r->dh[i];
+        fg_buf_reset(&key);
+        fg_buf_printf(&key, "fg:%s:H:%s:%" PRId64, r->ns, h->group, h->day);
+        redisAppendCommand(r->c, "HINCRBY %b %u 1", key.data, key.len, h->bucket);
+        redisAppendCommand(r->c, "EXPIRE %b %" PRId64, key.data, key.len,
+                           (h->expire_day - h->day + 2) * FG_DAY);
+        sent += 2;
+    }
+    redisAppendCommand(r->c, "EXEC");
+    sent++;
+    st->round_trips++;
+    st->commands += sent;
+    for (size_t i = 0; i < sent; i++) {
+        redisReply *rep = NULL;
+        if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep) {
+            disconnect(r, r->c && r->c->err ? r->c->errstr : "no reply");
+            rc = FG_EAGAIN;
+            break;
+        }
+        if (i == sent - 1 && (rep->type != REDIS_REPLY_ARRAY)) {
+            fg_log_error("msg=\"redis EXEC failed\" error=\"%s\"",
+                         rep->type == REDIS_REPLY_ERROR ? rep->str : "transaction aborted");
+            rc = FG_EAGAIN;
+        }
+        freeReplyObject(rep);
+    }
+    free(touched);
+    fg_buf_fini(&key);
+    fg_buf_fini(&field);
+    fg_buf_fini(&val);
+    reset_batch(r);
+    return rc;
+}
+
+static void rs_stats(struct fg_state *st, size_t *persons, size_t *lines, size_t *groups)
+{
+    struct redis_state *r = (struct redis_state *)st;
+    r->mem->ops->stats(r->mem, persons, lines, groups);
+}
+
+static void rs_destroy(struct fg_state *st)
+{
+    struct redis_state *r = (struct redis_state *)st;
+
+    reset_batch(r);
+    if (r->c)
+        redisFree(r->c);
+    fg_state_destroy(r->mem);
+    free(r->dl);
+    free(r->dlp);
+    free(r->ds);
+    free(r->dh);
+    free(r->df);
+    free(r->host);
+    free(r->unix_socket);
+    free(r->password);
+    free(r->ns);
+    free(r);
+}
+
+static const struct fg_state_ops redis_ops = {
+    .name = "redis",
+    .begin_batch = rs_begin,
+    .commit_batch = rs_commit,
+    .person = rs_person,
+    .seen = rs_seen,
+    .add_line = rs_add_line,
+    .update_line = rs_update_line,
+    .window = rs_window,
+    .hist_add = rs_hist_add,
+    .hist_sum = rs_hist_sum,
+    .advance = rs_advance,
+    .stats = rs_stats,
+    .destroy = rs_destroy,
+};
+
+struct fg_state *fg_state_redis_new(const struct fg_redis_opts *o, char *err, size_t errlen)
+{
+    struct redis_state *r;
+
+    if (!o->ns || !*o->ns || strchr(o->ns, '{') || strchr(o->ns, '}')) {
+        snprintf(err, errlen, "redis namespace must be non-empty and without braces");
+        return NULL;
+    }
+    if (!o->unix_socket && (!o->host || !*o->host || o->port <= 0 || o->port > 65535)) {
+        snprintf(err, errlen, "redis needs host and port, or unix_socket");
+        return NULL;
+    }
+    r = fg_calloc(1, sizeof(*r));
+    r->base.ops = &redis_ops;
+    r->o = *o;
+    r->host = o->host ? fg_strdup(o->host) : NULL;
+    r->unix_socket = o->unix_socket && *o->unix_socket ? fg_strdup(o->unix_socket) : NULL;
+    r->password = o->password ? fg_strdup(o->password) : NULL;
+    r->ns = fg_strdup(o->ns);
+    if (r->o.connect_timeout_ms <= 0)
+        r->o.connect_timeout_ms = 2000;
+    r->mem = fg_state_memory_new();
+    r->watermark = INT64_MIN / 4;
+    r->backoff = 0.1;
+    try_connect(r);
+    return &r->base;
+}
+
+int fg_state_redis_connected(const struct fg_state *st)
+{
+    return ((const struct redis_state *)st)->c != NULL;
+}
+
+int fg_state_redis_drop_namespace(struct fg_state *st)
+{
+    struct redis_state *r = (struct redis_state *)st;
+    char cursor[32] = "0", pattern[256];
+    long long dropped = 0;
+
+    if (try_connect(r))
+        return FG_EAGAIN;
+    snprintf(pattern, sizeof(pattern), "fg:%s:*", r->ns);
+    do {
+        redisReply *rep = redisCommand(r->c, "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
+        if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+            freeReplyObject(rep);
+            disconnect(r, "scan failed");
+            return FG_EAGAIN;
+        }
+        snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
+        redisReply *keys = rep->element[1];
+        for (size_t i = 0; i < keys->elements; i++) {
+            redisReply *d = redisCommand(r->c, "UNLINK %b", keys->element[i]->str,
+                                         keys->element[i]->len);
+            freeReplyObject(d);
+            dropped++;
+        }
+        freeReplyObject(rep);
+    } while (strcmp(cursor, "0") != 0);
+    fg_log_info("msg=\"state namespace dropped\" ns=%s keys=%lld", r->ns, dropped);
+    return 0;
+}
