@@ -40,5 +40,6 @@ void fg_app_print_pack(const struct fg_app *app, FILE *out);
 
 int fg_cmd_replay(int argc, char **argv);
 int fg_cmd_check_config(int argc, char **argv);
+int fg_cmd_run(int argc, char **argv);
 
 #endif

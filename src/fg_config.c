@@ -292,10 +292,11 @@ int fg_config_set(struct fg_config *cfg, const char *assignment, char *err,
  * against their descriptors by fg_detector; kafka.consumer/producer pass
  * through to librdkafka. */
 static const char *const section_keys[][12] = {
-    {"kafka", "bootstrap_servers", "group_id", "topics", "consumer", "producer", NULL},
+    {"kafka", "bootstrap_servers", "group_id", "topics", "consumer", "producer", "batch_size",
+     "batch_ms", NULL},
     {"redis", "host", "port", "unix_socket", "password_file", "db", NULL},
     {"state", "backend", "lateness_seconds", "event_dedup_days", "retry_seconds", NULL},
-    {"metrics", "listen", NULL},
+    {"metrics", "listen", "interval_seconds", NULL},
     {"rules", "pack", "strict", NULL},
     {"reference", "catalogue", "price_list", NULL},
     {"replay", "max_event_bytes", "progress", NULL},

@@ -339,22 +339,45 @@ int fg_engine_process(struct fg_engine *e, const struct fg_claim *c,
     return e->out_failed ? FG_ERR : FG_OK;
 }
 
-int fg_engine_process_batch(struct fg_engine *e, struct fg_claim *const *claims,
-                            const struct fg_alert_source *srcs, size_t n)
+int fg_engine_batch_begin(struct fg_engine *e, struct fg_claim *const *claims, size_t n)
 {
     const char **psn = fg_malloc((n ? n : 1) * sizeof(*psn));
-    int rc = FG_OK;
+    int rc;
 
     for (size_t i = 0; i < n; i++)
         psn[i] = claims[i]->psn_no;
-    if (e->st->ops->begin_batch(e->st, psn, n)) {
-        free(psn);
-        return FG_EAGAIN;
-    }
-    for (size_t i = 0; i < n && rc == FG_OK; i++)
-        rc = fg_engine_process(e, claims[i], &srcs[i]);
-    if (e->st->ops->commit_batch(e->st) && rc == FG_OK)
-        rc = FG_EAGAIN;
+    rc = e->st->ops->begin_batch(e->st, psn, n) ? FG_EAGAIN : FG_OK;
     free(psn);
     return rc;
+}
+
+int fg_engine_batch_commit(struct fg_engine *e)
+{
+    return e->st->ops->commit_batch(e->st) ? FG_EAGAIN : FG_OK;
+}
+
+int fg_engine_process_batch(struct fg_engine *e, struct fg_claim *const *claims,
+                            const struct fg_alert_source *srcs, size_t n)
+{
+    int rc = fg_engine_batch_begin(e, claims, n);
+
+    for (size_t i = 0; i < n && rc == FG_OK; i++)
+        rc = fg_engine_process(e, claims[i], &srcs[i]);
+    if (rc == FG_OK)
+        rc = fg_engine_batch_commit(e);
+    else
+        fg_engine_batch_abort(e);
+    return rc;
+}
+
+void fg_engine_batch_abort(struct fg_engine *e)
+{
+    e->st->ops->abort_batch(e->st);
+}
+
+void fg_engine_set_detectors(struct fg_engine *e, struct fg_detectors *ds,
+                             const struct fg_pack *pack)
+{
+    e->ds = ds;
+    e->pack = pack;
 }

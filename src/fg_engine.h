@@ -64,6 +64,22 @@ int fg_engine_process(struct fg_engine *e, const struct fg_claim *claim,
 int fg_engine_process_batch(struct fg_engine *e, struct fg_claim *const *claims,
                             const struct fg_alert_source *srcs, size_t n);
 
+/**
+ * The two halves of a batch, for callers that must do something between
+ * judging and committing (the daemon waits for alert delivery there).
+ * batch_begin loads the persons (FG_EAGAIN: store unavailable); after
+ * fg_engine_process() of each claim, batch_commit writes the state back.
+ * batch_abort forgets a failed batch's changes in a remote store.
+ */
+int fg_engine_batch_begin(struct fg_engine *e, struct fg_claim *const *claims, size_t n);
+int fg_engine_batch_commit(struct fg_engine *e);
+void fg_engine_batch_abort(struct fg_engine *e);
+
+/** Swap detectors and pack (SIGHUP reload) between batches; state stays.
+ * Rule statistics keep their slots only if the rule set is unchanged. */
+void fg_engine_set_detectors(struct fg_engine *e, struct fg_detectors *ds,
+                             const struct fg_pack *pack);
+
 const struct fg_engine_stats *fg_engine_stats(const struct fg_engine *e);
 
 #endif

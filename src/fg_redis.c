@@ -313,6 +313,11 @@ out:
     return rc;
 }
 
+static void rs_abort(struct fg_state *st)
+{
+    reset_batch((struct redis_state *)st);
+}
+
 static struct fg_person *rs_person(struct fg_state *st, const char *psn)
 {
     struct redis_state *r = (struct redis_state *)st;
@@ -589,6 +594,7 @@ static const struct fg_state_ops redis_ops = {
     .name = "redis",
     .begin_batch = rs_begin,
     .commit_batch = rs_commit,
+    .abort_batch = rs_abort,
     .person = rs_person,
     .seen = rs_seen,
     .add_line = rs_add_line,

@@ -33,6 +33,9 @@ struct fg_state_ops {
     const char *name;
     int (*begin_batch)(struct fg_state *st, const char *const *psn_nos, size_t n);
     int (*commit_batch)(struct fg_state *st);
+    /* Forget the batch's changes (a remote store re-reads them next time;
+     * the embedded store has applied them in place and cannot). */
+    void (*abort_batch)(struct fg_state *st);
     /* Get (creating if needed) a person's state; valid until the next
      * advance() or commit_batch(). */
     struct fg_person *(*person)(struct fg_state *st, const char *psn_no);

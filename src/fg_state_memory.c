@@ -207,6 +207,11 @@ static int mem_commit(struct fg_state *st)
     return 0;
 }
 
+static void mem_abort(struct fg_state *st)
+{
+    (void)st;
+}
+
 /* "group\x1fday", allocated: group names have no length limit. */
 static char *hist_key(const char *group, int64_t day)
 {
@@ -435,6 +440,7 @@ static const struct fg_state_ops mem_ops = {
     .name = "memory",
     .begin_batch = mem_begin,
     .commit_batch = mem_commit,
+    .abort_batch = mem_abort,
     .person = mem_person,
     .seen = mem_seen,
     .add_line = mem_add_line,

@@ -43,11 +43,8 @@ int main(int argc, char **argv)
         fg_detectors_describe(stdout);
         return FG_EXIT_OK;
     }
-    if (strcmp(cmd, "run") == 0) {
-        fprintf(stderr, "fundguard run: the live daemon is not part of this build yet; "
-                        "use `fundguard replay`\n");
-        return FG_EXIT_RUNTIME;
-    }
+    if (strcmp(cmd, "run") == 0)
+        return fg_cmd_run(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("fundguard %s\n", FG_VERSION);
         return FG_EXIT_OK;

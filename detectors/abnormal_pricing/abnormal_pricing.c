@@ -307,10 +307,13 @@ static int price_check(struct fg_ctx *ctx, const void *confp, void *privp)
                 (__int128)l->pric * 100 > (__int128)conf->factor_pct * b->median) {
                 int64_t thr = fg_muldiv(b->median, conf->factor_pct, 100);
                 char ev[200];
+                /* The sample size is left out on purpose: live, other
+                 * partitions may still add to earlier days, and the alert's
+                 * content must not depend on arrival order. */
                 snprintf(ev, sizeof(ev),
-                         "同类机构基线: %s 区划%s 等级组%d, 前%lld个完整自然日 n=%llu",
+                         "同类机构基线: %s 区划%s 等级组%d, 前%lld个完整自然日, 样本>=%lld",
                          w->code, c->mdtrtarea_admvs, level_group(c->hosp_lv),
-                         conf->lookback_days, (unsigned long long)b->n);
+                         conf->lookback_days, conf->min_samples);
                 emit_price(ctx, "PRICE-OUTLIER", w, fg_muldiv(inscp, l->pric - thr, l->pric),
                            ev, "%s 单价 %s 高于同类中位数 %s 的 %lld%%", w->code,
                            fg_fixed_format(l->pric, 6, p1, sizeof(p1)),

@@ -1,0 +1,713 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * fg_daemon.c: `fundguard run`, the live worker: a librdkafka consumer
+ * group in, Redis state, alerts out on an idempotent producer.
+ *
+ * At-least-once, in this order for every batch:
+ *   1. consume a batch (offsets are never stored automatically);
+ *   2. load the batch's persons from Redis, judge every event;
+ *   3. produce alerts (key fixmedins_code) and dead letters, then flush
+ *      and check every delivery report;
+ *   4. commit the batch's state to Redis (one MULTI/EXEC);
+ *   5. store the batch's offsets; the consumer commits stored offsets.
+ * A failure in 2-4 replays the whole batch after a backoff, with the
+ * partitions paused so nothing new is fetched: state is re-read from
+ * Redis, so the replay judges exactly as the first try, and re-produced
+ * alerts carry the same jr_id and content (duplicates by redelivery only).
+ *
+ * Signals: SIGTERM/SIGINT stop after the batch in hand (flush, store,
+ * commit, close: exit 0); SIGHUP reloads config, rule pack and detector
+ * parameters between batches, atomically, keeping state.
+ */
+#include "fg_app.h"
+#include "fg_common.h"
+#include "fg_engine.h"
+#include "fg_event.h"
+#include "fg_fixed.h"
+#include "fg_state.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t g_stop, g_reload;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP)
+        g_reload = 1;
+    else
+        g_stop = 1;
+}
+
+#define LAT_BUCKETS 16   /* batch latency histogram: 1 ms << i */
+
+struct daemon {
+    struct fg_app app;
+    const char *config;
+    char **sets;
+    size_t nsets;
+    rd_kafka_t *consumer, *producer;
+    rd_kafka_queue_t *queue;
+    char *topic_claims, *topic_alerts, *topic_dlq;
+    struct fg_state *st;
+    struct fg_engine *eng;
+    long long batch_size, batch_ms, stats_interval, lateness, dedup;
+    /* delivery accounting of the batch in flight */
+    uint64_t dr_pending, dr_failed;
+    /* counters */
+    uint64_t quarantined, batches, batch_retries, deliveries_failed, reloads;
+    uint64_t lat_hist[LAT_BUCKETS + 1];
+    char *last_stats_json;   /* librdkafka statistics, for lag */
+    int metrics_fd;
+    int paused;
+};
+
+/* ---- librdkafka callbacks ---- */
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    int lvl = level <= 3 ? FG_LOG_ERROR : level <= 4 ? FG_LOG_WARN
+              : level <= 6 ? FG_LOG_INFO : FG_LOG_DEBUG;
+    fg_log(lvl, "component=rdkafka client=%s facility=%s msg=\"%s\"", rd_kafka_name(rk), fac,
+           buf);
+}
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    struct daemon *d = opaque;
+    (void)rk;
+    if (d->dr_pending)
+        d->dr_pending--;
+    if (m->err) {
+        d->dr_failed++;
+        d->deliveries_failed++;
+        fg_log_warn("msg=\"delivery failed\" topic=%s error=\"%s\"", rd_kafka_topic_name(m->rkt),
+                    rd_kafka_err2str(m->err));
+    }
+}
+
+static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+    struct daemon *d = opaque;
+    (void)rk;
+    free(d->last_stats_json);
+    d->last_stats_json = fg_strndup(json, len);
+    return 0;
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    struct daemon *d = opaque;
+
+    /* Batches are processed to the end (offsets stored) before the next
+     * poll, so nothing is in hand here: commit what is stored, then let
+     * the partitions go. */
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        fg_log_info("msg=\"partitions assigned\" count=%d", parts->cnt);
+        rd_kafka_assign(rk, parts);
+        d->paused = 0;
+    } else {
+        fg_log_info("msg=\"partitions revoked\" count=%d", parts->cnt);
+        rd_kafka_commit(rk, NULL, 0);
+        rd_kafka_assign(rk, NULL);
+    }
+}
+
+/* ---- configuration ---- */
+
+static int kafka_set(rd_kafka_conf_t *conf, const char *k, const char *v)
+{
+    char errstr[512];
+    if (rd_kafka_conf_set(conf, k, v, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+        fprintf(stderr, "fundguard: config error: kafka property %s: %s\n", k, errstr);
+        return -1;
+    }
+    return 0;
+}
+
+/* Copy kafka.<section>.* into a librdkafka conf: strings, numbers and
+ * booleans as their text. */
+static int pass_through(struct daemon *d, rd_kafka_conf_t *conf, const char *section)
+{
+    json_t *obj = fg_config_get(d->app.cfg, section), *v;
+    const char *k;
+    char tmp[64];
+
+    if (!obj)
+        return 0;
+    json_object_foreach(obj, k, v) {
+        const char *val = tmp;
+        if (json_is_string(v))
+            val = json_string_value(v);
+        else if (json_is_integer(v))
+            snprintf(tmp, sizeof(tmp), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        else if (json_is_boolean(v))
+            snprintf(tmp, sizeof(tmp), "%s", json_is_true(v) ? "true" : "false");
+        else {
+            fprintf(stderr, "fundguard: config error: %s.%s: expected a string, number or "
+                            "boolean\n", section, k);
+            return -1;
+        }
+        if (kafka_set(conf, k, val))
+            return -1;
+    }
+    return 0;
+}
+
+static rd_kafka_t *make_client(struct daemon *d, rd_kafka_type_t type)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    const char *boot, *group;
+    char err[512] = "", errstr[512];
+    rd_kafka_t *rk;
+
+    boot = fg_config_str(d->app.cfg, "kafka.bootstrap_servers", "127.0.0.1:9092", err,
+                         sizeof(err));
+    group = fg_config_str(d->app.cfg, "kafka.group_id", "fundguard", err, sizeof(err));
+    if (!boot || !group) {
+        fprintf(stderr, "fundguard: config error: %s\n", err);
+        goto fail;
+    }
+    rd_kafka_conf_set_opaque(conf, d);
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    if (kafka_set(conf, "bootstrap.servers", boot))
+        goto fail;
+    if (type == RD_KAFKA_CONSUMER) {
+        if (kafka_set(conf, "group.id", group) ||
+            kafka_set(conf, "enable.auto.offset.store", "false") ||
+            kafka_set(conf, "auto.offset.reset", "earliest") ||
+            kafka_set(conf, "statistics.interval.ms", "5000") ||
+            pass_through(d, conf, "kafka.consumer"))
+            goto fail;
+        /* Not overridable: offsets are stored by us, after delivery. */
+        if (kafka_set(conf, "enable.auto.offset.store", "false"))
+            goto fail;
+        rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+        rd_kafka_conf_set_stats_cb(conf, stats_cb);
+    } else {
+        if (kafka_set(conf, "enable.idempotence", "true") ||
+            kafka_set(conf, "linger.ms", "5") ||
+            kafka_set(conf, "message.timeout.ms", "30000") ||
+            pass_through(d, conf, "kafka.producer"))
+            goto fail;
+        if (kafka_set(conf, "enable.idempotence", "true"))
+            goto fail;
+        rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+    }
+    rk = rd_kafka_new(type, conf, errstr, sizeof(errstr));
+    if (!rk) {
+        fprintf(stderr, "fundguard: cannot create kafka client: %s\n", errstr);
+        goto fail;
+    }
+    return rk;   /* rd_kafka_new took the conf */
+fail:
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+
+/* ---- output ---- */
+
+static int produce(struct daemon *d, const char *topic, const void *key, size_t klen,
+                   const void *val, size_t vlen, rd_kafka_headers_t *hdrs)
+{
+    for (;;) {
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            d->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, klen),
+            RD_KAFKA_V_VALUE((void *)val, vlen), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+        if (!err) {
+            d->dr_pending++;
+            return 0;
+        }
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            fg_log_error("msg=\"produce failed\" topic=%s error=\"%s\"", topic,
+                         rd_kafka_err2str(err));
+            if (hdrs)
+                rd_kafka_headers_destroy(hdrs);
+            d->dr_failed++;
+            return -1;
+        }
+        rd_kafka_poll(d->producer, 100);   /* local queue full: let it drain */
+    }
+}
+
+static int alert_out(void *opaque, const char *json, size_t len, const char *key)
+{
+    struct daemon *d = opaque;
+    return produce(d, d->topic_alerts, key, strlen(key), json, len, NULL);
+}
+
+static void dead_letter(struct daemon *d, const rd_kafka_message_t *m, const char *reason)
+{
+    rd_kafka_headers_t *h = rd_kafka_headers_new(4);
+    char part[16], off[32];
+
+    snprintf(part, sizeof(part), "%d", m->partition);
+    snprintf(off, sizeof(off), "%lld", (long long)m->offset);
+    rd_kafka_header_add(h, "fg.reason", -1, reason, -1);
+    rd_kafka_header_add(h, "fg.source.topic", -1, rd_kafka_topic_name(m->rkt), -1);
+    rd_kafka_header_add(h, "fg.source.partition", -1, part, -1);
+    rd_kafka_header_add(h, "fg.source.offset", -1, off, -1);
+    fg_log_warn("msg=\"event quarantined\" topic=%s partition=%d offset=%lld reason=\"%s\"",
+                rd_kafka_topic_name(m->rkt), m->partition, (long long)m->offset, reason);
+    produce(d, d->topic_dlq, m->key, m->key_len, m->payload, m->len, h);
+}
+
+/* ---- metrics ---- */
+
+static void metrics_text(struct daemon *d, struct fg_buf *b)
+{
+    const struct fg_engine_stats *s = fg_engine_stats(d->eng);
+    uint64_t cum = 0;
+
+    fg_buf_printf(b, "# TYPE fundguard_events_total counter\nfundguard_events_total %llu\n",
+                  (unsigned long long)s->events);
+    fg_buf_printf(b, "# TYPE fundguard_lines_total counter\nfundguard_lines_total %llu\n",
+                  (unsigned long long)s->lines);
+    fg_buf_printf(b, "# TYPE fundguard_quarantined_total counter\n"
+                     "fundguard_quarantined_total %llu\n", (unsigned long long)d->quarantined);
+    fg_buf_printf(b, "# TYPE fundguard_duplicates_total counter\n"
+                     "fundguard_duplicates_total %llu\n", (unsigned long long)s->duplicates);
+    fg_buf_printf(b, "# TYPE fundguard_alerts_total counter\n");
+    for (size_t i = 0; i < s->nrules; i++)
+        fg_buf_printf(b, "fundguard_alerts_total{rule=\"%s\"} %llu\n", s->rules[i].rule_id,
+                      (unsigned long long)s->rules[i].alerts);
+    fg_buf_printf(b, "# TYPE fundguard_redis_round_trips_total counter\n"
+                     "fundguard_redis_round_trips_total %llu\n",
+                  (unsigned long long)d->st->round_trips);
+    fg_buf_printf(b, "# TYPE fundguard_batch_retries_total counter\n"
+                     "fundguard_batch_retries_total %llu\n",
+                  (unsigned long long)d->batch_retries);
+    fg_buf_printf(b, "# TYPE fundguard_batch_seconds histogram\n");
+    for (int i = 0; i < LAT_BUCKETS; i++) {
+        cum += d->lat_hist[i];
+        fg_buf_printf(b, "fundguard_batch_seconds_bucket{le=\"%g\"} %llu\n",
+                      (double)(1u << i) / 1000.0, (unsigned long long)cum);
+    }
+    cum += d->lat_hist[LAT_BUCKETS];
+    fg_buf_printf(b, "fundguard_batch_seconds_bucket{le=\"+Inf\"} %llu\n"
+                     "fundguard_batch_seconds_count %llu\n",
+                  (unsigned long long)cum, (unsigned long long)d->batches);
+    /* Consumer lag per partition, from librdkafka's statistics. */
+    if (d->last_stats_json) {
+        json_t *root = json_loads(d->last_stats_json, 0, NULL), *topics, *t, *parts, *p;
+        const char *tn, *pn;
+        fg_buf_printf(b, "# TYPE fundguard_consumer_lag gauge\n");
+        topics = root ? json_object_get(root, "topics") : NULL;
+        json_object_foreach(topics, tn, t) {
+            parts = json_object_get(t, "partitions");
+            json_object_foreach(parts, pn, p) {
+                json_int_t lag = json_integer_value(json_object_get(p, "consumer_lag"));
+                if (strcmp(pn, "-1") == 0 || lag < 0)
+                    continue;
+                fg_buf_printf(b, "fundguard_consumer_lag{topic=\"%s\",partition=\"%s\"} %lld\n",
+                              tn, pn, (long long)lag);
+            }
+        }
+        json_decref(root);
+    }
+}
+
+static void metrics_open(struct daemon *d)
+{
+    char err[256] = "";
+    const char *listen_on = fg_config_str(d->app.cfg, "metrics.listen", "", err, sizeof(err));
+    struct sockaddr_in a = {0};
+    int one = 1, port;
+    char host[64];
+
+    d->metrics_fd = -1;
+    if (!listen_on || !*listen_on)
+        return;
+    if (sscanf(listen_on, "%63[^:]:%d", host, &port) != 2 || port <= 0 || port > 65535 ||
+        strcmp(host, "127.0.0.1") != 0) {
+        fg_log_error("msg=\"metrics.listen must be 127.0.0.1:PORT\" value=%s", listen_on);
+        return;
+    }
+    d->metrics_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    setsockopt(d->metrics_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(d->metrics_fd, (struct sockaddr *)&a, sizeof(a)) || listen(d->metrics_fd, 16)) {
+        fg_log_error("msg=\"cannot listen for metrics\" addr=%s error=\"%s\"", listen_on,
+                     strerror(errno));
+        close(d->metrics_fd);
+        d->metrics_fd = -1;
+        return;
+    }
+    fg_log_info("msg=\"metrics listening\" addr=%s", listen_on);
+}
+
+/* Answer pending scrapes; never blocks the consume loop for long. */
+static void metrics_serve(struct daemon *d)
+{
+    struct fg_buf body, resp;
+    int c;
+
+    if (d->metrics_fd < 0)
+        return;
+    while ((c = accept(d->metrics_fd, NULL, NULL)) >= 0) {
+        char req[1024];
+        struct pollfd p = {c, POLLIN, 0};
+        if (poll(&p, 1, 200) > 0 && read(c, req, sizeof(req)) > 0) {
+            fg_buf_init(&body);
+            fg_buf_init(&resp);
+            metrics_text(d, &body);
+            fg_buf_printf(&resp, "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
+                                 "Content-Length: %zu\r\nConnection: close\r\n\r\n", body.len);
+            fg_buf_append(&resp, body.data, body.len);
+            for (size_t off = 0; off < resp.len;) {
+                ssize_t w = write(c, resp.data + off, resp.len - off);
+                if (w <= 0)
+                    break;
+                off += (size_t)w;
+            }
+            fg_buf_fini(&body);
+            fg_buf_fini(&resp);
+        }
+        close(c);
+    }
+}
+
+static void stats_line(struct daemon *d)
+{
+    const struct fg_engine_stats *s = fg_engine_stats(d->eng);
+    fg_log_info("msg=stats events=%llu lines=%llu alerts=%llu quarantined=%llu duplicates=%llu "
+                "batches=%llu batch_retries=%llu redis_round_trips=%llu "
+                "deliveries_failed=%llu reloads=%llu",
+                (unsigned long long)s->events, (unsigned long long)s->lines,
+                (unsigned long long)s->alerts, (unsigned long long)d->quarantined,
+                (unsigned long long)s->duplicates, (unsigned long long)d->batches,
+                (unsigned long long)d->batch_retries, (unsigned long long)d->st->round_trips,
+                (unsigned long long)d->deliveries_failed, (unsigned long long)d->reloads);
+}
+
+/* ---- the batch ---- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void set_paused(struct daemon *d, int pause)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+
+    if (pause == d->paused || rd_kafka_assignment(d->consumer, &parts) || !parts)
+        return;
+    if (pause)
+        rd_kafka_pause_partitions(d->consumer, parts);
+    else
+        rd_kafka_resume_partitions(d->consumer, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+    d->paused = pause;
+    fg_log_info("msg=\"consumption %s\"", pause ? "paused (back-pressure)" : "resumed");
+}
+
+struct bad_event {
+    rd_kafka_message_t *m;
+    char why[256];
+};
+
+/* Judge, deliver, commit: one attempt. Returns 0 or FG_EAGAIN. */
+static int attempt(struct daemon *d, const struct bad_event *bad, size_t nbad,
+                   struct fg_claim **claims, struct fg_alert_source *srcs, size_t nc)
+{
+    int rc;
+
+    d->dr_failed = 0;
+    /* Dead letters go out on every attempt: a duplicate in the DLQ topic
+     * is harmless, a missing one is not. */
+    for (size_t i = 0; i < nbad; i++)
+        dead_letter(d, bad[i].m, bad[i].why);
+    rc = fg_engine_batch_begin(d->eng, claims, nc);
+    for (size_t i = 0; i < nc && rc == FG_OK; i++)
+        if (fg_engine_process(d->eng, claims[i], &srcs[i]))
+            rc = FG_EAGAIN;
+    if (rd_kafka_flush(d->producer, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR || d->dr_failed) {
+        rc = FG_EAGAIN;
+        fg_log_warn("msg=\"alerts not all delivered; batch will be retried\" failed=%llu",
+                    (unsigned long long)d->dr_failed);
+    }
+    if (rc == FG_OK)
+        rc = fg_engine_batch_commit(d->eng);
+    else
+        fg_engine_batch_abort(d->eng);
+    return rc;
+}
+
+static void store_offsets(struct daemon *d, rd_kafka_message_t **msgs, size_t n)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)n);
+
+    for (size_t i = 0; i < n; i++) {
+        rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(
+            l, rd_kafka_topic_name(msgs[i]->rkt), msgs[i]->partition);
+        if (!tp)
+            tp = rd_kafka_topic_partition_list_add(l, rd_kafka_topic_name(msgs[i]->rkt),
+                                                   msgs[i]->partition);
+        if (msgs[i]->offset + 1 > tp->offset)
+            tp->offset = msgs[i]->offset + 1;
+    }
+    rd_kafka_resp_err_t err = rd_kafka_offsets_store(d->consumer, l);
+    if (err)
+        fg_log_warn("msg=\"offset store failed\" error=\"%s\"", rd_kafka_err2str(err));
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+static void process_batch(struct daemon *d, rd_kafka_message_t **msgs, size_t n)
+{
+    struct fg_claim **claims = fg_calloc(n, sizeof(*claims));
+    struct fg_alert_source *srcs = fg_calloc(n, sizeof(*srcs));
+    struct bad_event *bad = fg_calloc(n, sizeof(*bad));
+    size_t nc = 0, nbad = 0;
+    double t0 = now_s(), backoff = 0.1;
+    int rc;
+
+    for (size_t i = 0; i < n; i++) {
+        rd_kafka_message_t *m = msgs[i];
+        char *why = bad[nbad].why;
+        size_t wsize = sizeof(bad[nbad].why);
+        if (m->len > (64u << 20)) {
+            snprintf(why, wsize, "event too large: %zu bytes", m->len);
+        } else if (fg_claim_parse(m->payload ? m->payload : "", m->len, &claims[nc], why,
+                                  wsize) == 0) {
+            srcs[nc] = (struct fg_alert_source){.topic = rd_kafka_topic_name(m->rkt),
+                                                .partition = m->partition,
+                                                .offset = m->offset};
+            nc++;
+            continue;
+        }
+        bad[nbad++].m = m;
+        d->quarantined++;
+    }
+    while ((rc = attempt(d, bad, nbad, claims, srcs, nc)) != FG_OK && !g_stop) {
+        d->batch_retries++;
+        set_paused(d, 1);
+        /* Keep the group membership alive while we wait: poll the paused
+         * consumer (it returns no messages for paused partitions). */
+        rd_kafka_message_t *extra = rd_kafka_consumer_poll(d->consumer, (int)(backoff * 1000));
+        if (extra) {
+            /* Fetched before the pause took effect: it will be redelivered,
+             * because its offset is never stored. */
+            rd_kafka_message_destroy(extra);
+        }
+        backoff = backoff * 2 > 5 ? 5 : backoff * 2;
+    }
+    if (rc == FG_OK) {
+        store_offsets(d, msgs, n);
+        set_paused(d, 0);
+    } else {
+        fg_log_warn("msg=\"stopping with an unfinished batch; it will be redelivered\"");
+    }
+    double dt = now_s() - t0;
+    int bucket = 0;
+    while (bucket < LAT_BUCKETS && dt > (double)(1u << bucket) / 1000.0)
+        bucket++;
+    d->lat_hist[bucket]++;
+    d->batches++;
+    for (size_t i = 0; i < nc; i++)
+        fg_claim_free(claims[i]);
+    free(claims);
+    free(srcs);
+    free(bad);
+}
+
+/* ---- reload ---- */
+
+static void reload(struct daemon *d)
+{
+    struct fg_app fresh;
+
+    g_reload = 0;
+    if (fg_app_open(&fresh, d->config, d->sets, d->nsets, 1)) {
+        fg_log_error("msg=\"reload failed; keeping the rules in force\"");
+        return;
+    }
+    /* Swap between batches: the engine borrows detectors and pack. */
+    struct fg_app old = d->app;
+    d->app = fresh;
+    fg_engine_set_detectors(d->eng, &d->app.ds, d->app.pack);
+    fg_app_close(&old);
+    d->reloads++;
+    fg_log_info("msg=\"reloaded\" rule_pack=%s", d->app.pack->ident);
+}
+
+/* ---- main ---- */
+
+static char *config_dup(struct daemon *d, const char *key, const char *def)
+{
+    char err[512] = "";
+    const char *v = fg_config_str(d->app.cfg, key, def, err, sizeof(err));
+
+    if (!v || !*v) {
+        if (!err[0])
+            fg_config_error(d->app.cfg, key, err, sizeof(err), "must not be empty");
+        fprintf(stderr, "fundguard: config error: %s\n", err);
+        return NULL;
+    }
+    return fg_strdup(v);
+}
+
+static int run(struct daemon *d)
+{
+    char err[512] = "";
+    const char *backend;
+    rd_kafka_topic_partition_list_t *subs;
+    struct fg_engine_opts eo = {0};
+    rd_kafka_message_t **msgs;
+    double last_stats = now_s();
+    struct sigaction sa = {0};
+
+    backend = fg_config_str(d->app.cfg, "state.backend", "redis", err, sizeof(err));
+    if (!backend ||
+        fg_config_int(d->app.cfg, "state.lateness_seconds", 86400, 0, 30LL * 86400,
+                      &d->lateness, err, sizeof(err)) ||
+        fg_config_int(d->app.cfg, "state.event_dedup_days", 30, 1, 3660, &d->dedup, err,
+                      sizeof(err)) ||
+        fg_config_int(d->app.cfg, "kafka.batch_size", 500, 1, 100000, &d->batch_size, err,
+                      sizeof(err)) ||
+        fg_config_int(d->app.cfg, "kafka.batch_ms", 100, 1, 60000, &d->batch_ms, err,
+                      sizeof(err)) ||
+        fg_config_int(d->app.cfg, "metrics.interval_seconds", 30, 1, 86400,
+                      &d->stats_interval, err, sizeof(err))) {
+        fprintf(stderr, "fundguard: config error: %s\n", err);
+        return FG_EXIT_CONFIG;
+    }
+    d->topic_claims = config_dup(d, "kafka.topics.claims", "claims");
+    d->topic_alerts = config_dup(d, "kafka.topics.alerts", "alerts");
+    d->topic_dlq = config_dup(d, "kafka.topics.dead_letter", "claims.dlq");
+    if (!d->topic_claims || !d->topic_alerts || !d->topic_dlq)
+        return FG_EXIT_CONFIG;
+    if (strcmp(backend, "redis") == 0) {
+        d->st = fg_app_redis_state(&d->app, "live", d->lateness, d->dedup);
+        if (!d->st)
+            return FG_EXIT_CONFIG;
+    } else if (strcmp(backend, "memory") == 0) {
+        fg_log_warn("msg=\"state.backend=memory: state is lost on restart\"");
+        d->st = fg_state_memory_new();
+    } else {
+        fg_config_error(d->app.cfg, "state.backend", err, sizeof(err),
+                        "expected redis or memory");
+        fprintf(stderr, "fundguard: config error: %s\n", err);
+        return FG_EXIT_CONFIG;
+    }
+    d->producer = make_client(d, RD_KAFKA_PRODUCER);
+    d->consumer = d->producer ? make_client(d, RD_KAFKA_CONSUMER) : NULL;
+    if (!d->consumer)
+        return FG_EXIT_CONFIG;
+    rd_kafka_poll_set_consumer(d->consumer);
+    d->queue = rd_kafka_queue_get_consumer(d->consumer);
+    subs = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(subs, d->topic_claims, RD_KAFKA_PARTITION_UA);
+    if (rd_kafka_subscribe(d->consumer, subs)) {
+        fprintf(stderr, "fundguard: cannot subscribe to %s\n", d->topic_claims);
+        rd_kafka_topic_partition_list_destroy(subs);
+        return FG_EXIT_RUNTIME;
+    }
+    rd_kafka_topic_partition_list_destroy(subs);
+
+    eo.replay = 0;
+    eo.lateness = d->lateness;
+    eo.event_dedup_days = d->dedup;
+    eo.out = alert_out;
+    eo.out_opaque = d;
+    d->eng = fg_engine_new(&d->app.ds, d->app.pack, d->st, &eo);
+    metrics_open(d);
+
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    fg_log_info("msg=started topic=%s group=%s alerts=%s dead_letter=%s state=%s rule_pack=%s",
+                d->topic_claims, fg_config_str(d->app.cfg, "kafka.group_id", "fundguard", err,
+                                               sizeof(err)),
+                d->topic_alerts, d->topic_dlq, backend, d->app.pack->ident);
+
+    msgs = fg_calloc((size_t)d->batch_size, sizeof(*msgs));
+    while (!g_stop) {
+        ssize_t got = rd_kafka_consume_batch_queue(d->queue, (int)d->batch_ms, msgs,
+                                                   (size_t)d->batch_size);
+        size_t n = 0;
+        for (ssize_t i = 0; i < got; i++) {
+            if (msgs[i]->err) {
+                if (msgs[i]->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                    fg_log_warn("msg=\"consumer error\" error=\"%s\"",
+                                rd_kafka_message_errstr(msgs[i]));
+                rd_kafka_message_destroy(msgs[i]);
+                continue;
+            }
+            msgs[n++] = msgs[i];
+        }
+        if (n)
+            process_batch(d, msgs, n);
+        for (size_t i = 0; i < n; i++)
+            rd_kafka_message_destroy(msgs[i]);
+        rd_kafka_poll(d->producer, 0);
+        metrics_serve(d);
+        if (g_reload)
+            reload(d);
+        if (now_s() - last_stats >= (double)d->stats_interval) {
+            stats_line(d);
+            last_stats = now_s();
+        }
+    }
+    fg_log_info("msg=\"stopping: flushing producer and committing offsets\"");
+    free(msgs);
+    rd_kafka_flush(d->producer, 10000);
+    rd_kafka_commit(d->consumer, NULL, 0);
+    rd_kafka_queue_destroy(d->queue);
+    rd_kafka_consumer_close(d->consumer);
+    stats_line(d);
+    return FG_EXIT_OK;
+}
+
+int fg_cmd_run(int argc, char **argv)
+{
+    struct daemon d = {0};
+    int rc;
+
+    d.config = "config/fundguard.json";
+    for (int i = 0; i < argc; i++) {
+        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
+            d.config = argv[++i];
+        } else if (strcmp(argv[i], "--set") == 0 && i + 1 < argc) {
+            d.sets = fg_realloc(d.sets, (d.nsets + 1) * sizeof(char *));
+            d.sets[d.nsets++] = argv[++i];
+        } else {
+            fprintf(stderr, "usage: fundguard run -c FILE [--set KEY=VALUE...]\n");
+            free(d.sets);
+            return FG_EXIT_USAGE;
+        }
+    }
+    rc = fg_app_open(&d.app, d.config, d.sets, d.nsets, 1);
+    if (rc == FG_EXIT_OK)
+        rc = run(&d);
+    if (d.consumer)
+        rd_kafka_destroy(d.consumer);
+    if (d.producer)
+        rd_kafka_destroy(d.producer);
+    if (d.metrics_fd > 0)
+        close(d.metrics_fd);
+    fg_engine_free(d.eng);
+    fg_state_destroy(d.st);
+    fg_app_close(&d.app);
+    free(d.topic_claims);
+    free(d.topic_alerts);
+    free(d.topic_dlq);
+    free(d.last_stats_json);
+    free(d.sets);
+    return rc;
+}
