@@ -299,7 +299,7 @@ static const char *const section_keys[][12] = {
     {"metrics", "listen", "interval_seconds", NULL},
     {"rules", "pack", "strict", NULL},
     {"reference", "catalogue", "price_list", NULL},
-    {"replay", "max_event_bytes", "progress", NULL},
+    {"replay", "max_event_bytes", "parse_threads", NULL},
     {"log", "level", NULL},
     {"detectors", NULL},
 };

@@ -9,14 +9,15 @@
 #include "fg_event.h"
 #include "fg_fixed.h"
 #include "fg_hash.h"
+#include "fg_reader.h"
 #include "fg_state.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <string.h>
 #include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 struct replay_opts {
     const char *config;
@@ -127,53 +128,6 @@ static int dlq_write(struct dlq *d, const char *reason, const char *file, long l
     return 0;
 }
 
-/* Reads lines of any length from a gzFile (plain files pass through). */
-struct line_reader {
-    gzFile gz;
-    char *buf;
-    size_t cap, start, end;
-    int eof;
-};
-
-/* Returns 1 with the line and its length set (no newline), 0 at EOF, -1 on a read error. */
-static int next_line(struct line_reader *r, char **line, size_t *len)
-{
-    for (;;) {
-        char *nl = r->end > r->start ? memchr(r->buf + r->start, '\n', r->end - r->start)
-                                      : NULL;
-        if (nl) {
-            *line = r->buf + r->start;
-            *len = (size_t)(nl - *line);
-            r->start = (size_t)(nl - r->buf) + 1;
-            return 1;
-        }
-        if (r->eof) {
-            if (r->end > r->start) {
-                *line = r->buf + r->start;
-                *len = r->end - r->start;
-                r->start = r->end;
-                return 1;
-            }
-            return 0;
-        }
-        if (r->start > 0) {
-            memmove(r->buf, r->buf + r->start, r->end - r->start);
-            r->end -= r->start;
-            r->start = 0;
-        }
-        if (r->cap - r->end < 65536) {
-            r->cap = r->cap ? r->cap * 2 : 1 << 20;
-            r->buf = fg_realloc(r->buf, r->cap);
-        }
-        int n = gzread(r->gz, r->buf + r->end, (unsigned)(r->cap - r->end));
-        if (n < 0)
-            return -1;
-        if (n == 0)
-            r->eof = 1;
-        r->end += (size_t)n;
-    }
-}
-
 /* Events are handed to the engine in batches, the unit a remote state
  * backend fetches and writes in one round trip. */
 #define REPLAY_BATCH 32
@@ -276,7 +230,9 @@ static int run_replay(const struct replay_opts *o)
     struct fg_engine *eng = NULL;
     struct fg_engine_opts eo = {0};
     struct dlq dlq = {0};
-    struct line_reader r = {0};
+    struct fg_reader *reader;
+    struct fg_chunk *chunk;
+    long long threads;
     FILE *out = stdout;
     char *dlq_default = NULL;
     uint64_t quarantined = 0, blank = 0;
@@ -300,6 +256,8 @@ static int run_replay(const struct replay_opts *o)
         fg_config_int(app.cfg, "state.event_dedup_days", 30, 1, 3660, &dedup, err,
                       sizeof(err)) ||
         fg_config_int(app.cfg, "state.retry_seconds", 60, 1, 86400, &retry, err,
+                      sizeof(err)) ||
+        fg_config_int(app.cfg, "replay.parse_threads", 0, 0, 64, &threads, err,
                       sizeof(err))) {
         fprintf(stderr, "fundguard: config error: %s\n", err);
         fg_app_close(&app);
@@ -353,81 +311,55 @@ static int run_replay(const struct replay_opts *o)
     eo.out_opaque = &pd;
     eng = fg_engine_new(&app.ds, app.pack, st, &eo);
     progress = o->progress < 0 ? isatty(STDERR_FILENO) : o->progress;
+    if (threads == 0) {
+        /* Default: one parser per core; parsing is the bottleneck. */
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = ncpu < 1 ? 1 : ncpu > 8 ? 8 : ncpu;
+    }
+    json_object_seed(0);   /* seed Jansson's hash once, before threads */
     t0 = mono_now();
 
-    for (size_t k = 0; k < o->ninputs && exit_code == FG_EXIT_OK; k++) {
-        const char *path = o->inputs[k];
-        const char *label = strcmp(path, "-") == 0 ? "<stdin>" : path;
-        char *line;
-        size_t len;
-        long long lineno = 0;
-
-        memset(&r, 0, sizeof(r));
-        r.gz = strcmp(path, "-") == 0 ? gzdopen(dup(STDIN_FILENO), "rb") : gzopen(path, "rb");
-        if (!r.gz) {
-            fprintf(stderr, "fundguard: cannot read input %s: %s\n", label,
-                    errno ? strerror(errno) : "gzip open failed");
-            exit_code = FG_EXIT_DATAERR;
-            break;
-        }
-        gzbuffer(r.gz, 1 << 18);
-        while ((rc = next_line(&r, &line, &len)) == 1) {
-            struct fg_claim *claim;
-            char why[256];
-            size_t l = len;
-
-            lineno++;
-            while (l && (line[l - 1] == '\r' || line[l - 1] == ' ' || line[l - 1] == '\t'))
-                l--;
-            if (l == 0) {
+    reader = fg_reader_start((const char *const *)o->inputs, o->ninputs, (size_t)max_bytes,
+                             (int)threads);
+    while (exit_code == FG_EXIT_OK && (chunk = fg_reader_next(reader))) {
+        for (size_t i = 0; i < chunk->n && exit_code == FG_EXIT_OK; i++) {
+            struct fg_item *it = &chunk->items[i];
+            if (it->blank) {
                 blank++;
-                continue;
-            }
-            if (l > (size_t)max_bytes) {
-                snprintf(why, sizeof(why), "event too large: %zu bytes > %lld", l, max_bytes);
-                claim = NULL;
-            } else if (fg_claim_parse(line, l, &claim, why, sizeof(why))) {
-                claim = NULL;
-            }
-            if (!claim) {
+            } else if (!it->claim) {
                 quarantined++;
-                if (dlq_write(&dlq, why, label, lineno, line, len)) {
+                if (dlq_write(&dlq, it->why, it->label, it->line, it->raw, it->len))
                     exit_code = FG_EXIT_RUNTIME;
-                    break;
-                }
-                continue;
-            }
-            batch[nbatch] = claim;
-            srcs[nbatch++] = (struct fg_alert_source){.file = label, .line = lineno};
-            if (nbatch == REPLAY_BATCH && flush_batch(eng, batch, srcs, &nbatch, &pd, (int)retry)) {
-                exit_code = FG_EXIT_RUNTIME;
-                break;
-            }
-            if (progress && (lineno & 1023) == 0) {
-                double now = mono_now();
-                if (now - last_progress > 0.5) {
-                    const struct fg_engine_stats *s = fg_engine_stats(eng);
-                    fprintf(stderr, "\r%s: events=%llu lines=%llu alerts=%llu "
-                                    "quarantined=%llu lines/s=%.0f   ",
-                            label, (unsigned long long)s->events,
-                            (unsigned long long)s->lines, (unsigned long long)s->alerts,
-                            (unsigned long long)quarantined,
-                            (double)s->lines / (now - t0));
-                    last_progress = now;
-                }
+            } else {
+                batch[nbatch] = it->claim;
+                it->claim = NULL;   /* the batch owns it now */
+                srcs[nbatch++] = (struct fg_alert_source){.file = it->label, .line = it->line};
+                if (nbatch == REPLAY_BATCH &&
+                    flush_batch(eng, batch, srcs, &nbatch, &pd, (int)retry))
+                    exit_code = FG_EXIT_RUNTIME;
             }
         }
-        if (exit_code == FG_EXIT_OK && flush_batch(eng, batch, srcs, &nbatch, &pd, (int)retry))
-            exit_code = FG_EXIT_RUNTIME;
-        if (rc < 0) {
-            int zerr;
-            fprintf(stderr, "fundguard: read error in %s at line %lld: %s\n", label,
-                    lineno, gzerror(r.gz, &zerr));
-            exit_code = FG_EXIT_DATAERR;
+        fg_reader_release(reader, chunk);
+        if (progress) {
+            double now = mono_now();
+            if (now - last_progress > 0.5) {
+                const struct fg_engine_stats *s = fg_engine_stats(eng);
+                fprintf(stderr, "\rreplay: events=%llu lines=%llu alerts=%llu "
+                                "quarantined=%llu lines/s=%.0f   ",
+                        (unsigned long long)s->events, (unsigned long long)s->lines,
+                        (unsigned long long)s->alerts, (unsigned long long)quarantined,
+                        (double)s->lines / (now - t0));
+                last_progress = now;
+            }
         }
-        gzclose(r.gz);
-        free(r.buf);
     }
+    if (exit_code == FG_EXIT_OK && flush_batch(eng, batch, srcs, &nbatch, &pd, (int)retry))
+        exit_code = FG_EXIT_RUNTIME;
+    if (exit_code == FG_EXIT_OK && fg_reader_error(reader)) {
+        fprintf(stderr, "fundguard: %s\n", fg_reader_error(reader));
+        exit_code = FG_EXIT_DATAERR;
+    }
+    fg_reader_free(reader);
     for (size_t k = 0; k < nbatch; k++)
         fg_claim_free(batch[k]);
     if (progress)
