@@ -308,7 +308,10 @@ int fg_engine_process(struct fg_engine *e, const struct fg_claim *c,
         };
         e->cur[i] = ops->add_line(e->st, p, &in);
     }
-    /* Each line is kept as long as the most demanding detector needs it. */
+    /* Each line is kept as long as the most demanding detector needs it,
+     * counted from the later of its fee time and its arrival: a settlement
+     * may carry lines dated days back (a stay settled at discharge), and
+     * those must stay visible to the event itself and to the next ones. */
     for (size_t i = 0; i < c->nlines; i++) {
         int64_t keep = 0;
         for (size_t d = 0; d < e->ds->n; d++) {
@@ -319,7 +322,8 @@ int fg_engine_process(struct fg_engine *e, const struct fg_claim *c,
                     keep = k;
             }
         }
-        e->cur[i]->expire_at = e->cur[i]->fee_time + keep;
+        e->cur[i]->expire_at =
+            (e->cur[i]->fee_time > c->event_time ? e->cur[i]->fee_time : c->event_time) + keep;
     }
     supersede(e, p, c->nlines);
     for (size_t i = 0; i < c->nlines; i++)

@@ -71,7 +71,6 @@ def violating_key(alert):
 
 def read_alerts(path):
     """Returns ([(key or None, rule)], number of bad lines)."""
-    alerts = {}
     order = []
     retracted = set()
     bad = 0
@@ -96,9 +95,7 @@ def read_alerts(path):
                         retracted.add(a.get("jr_id"))
                     continue
                 rule = str(a.get("rule_id"))
-                idx = len(order)
                 order.append((violating_key(a), rule, a.get("jr_id")))
-                alerts[idx] = True
     except OSError as e:
         raise UsageError("cannot read alerts %s: %s" % (path, e))
     out = [(k, r) for k, r, j in order if j is None or j not in retracted]

@@ -42,7 +42,8 @@ RULE_DETECTOR = {
 for _r in ALL_RULES:
     RULE_DETECTOR.setdefault(_r, "out_of_catalogue")
 
-# Detector parameters (defaults from detectors/*/README.md); --config overrides.
+# Detector parameters (defaults from detectors/*/README.md); --config
+# overrides them.
 DEFAULT_PARAMS = {
     "child_max_age": 14, "infant_max_age": 3, "newborn_max_days": 28,
     "retirement_age": 60, "work_injury_insutypes": ["410"],
@@ -93,10 +94,6 @@ EPOCH_ORD = datetime.date(1970, 1, 1).toordinal()
 HUGE_DAY = 10 ** 7
 E8 = 10 ** 8           # micro-yuan x 1/10000 unit -> fen
 CNT1 = 10000           # one unit of cnt
-
-
-class UsageError(Exception):
-    pass
 
 
 # ---------------------------------------------------------------- utilities
@@ -808,7 +805,6 @@ class Generator:
     def build_codes(self):
         ref = self.ref
         rng = self.rng
-        d0, d1 = self.start, self.last_day + 400
         usable = []
         for code, ci in ref.ci.items():
             if ci.age and "newborn" in ci.age:
@@ -1139,10 +1135,8 @@ class Generator:
             for _ in range(160):
                 i = int(len(pool) * rng.random() ** 2)
                 items.append(pool[i])
-        seen = set()
-        I.drugs = [c for c in drugs if not (c.code in seen or seen.add(c.code))]
-        seen = set()
-        I.items = [c for c in items if not (c.code in seen or seen.add(c.code))]
+        I.drugs = list({c.code: c for c in drugs}.values())
+        I.items = list({c.code: c for c in items}.values())
 
     def pclass(self, P, day):
         a = age_years(P, day)
@@ -2526,8 +2520,6 @@ class Generator:
                 # in hospital: the stay's lines, dated from admission on,
                 # are generated at discharge; keep everything until then
                 continue
-            if os.environ.get("FG_NOSWEEP"):
-                continue
             bc = P.bycode
             if bc:
                 for code in list(bc):
@@ -2553,7 +2545,7 @@ class Generator:
         """Patients already in hospital on the start date: stays admitted
         before it that are settled during the first days."""
         rng = self.rng
-        n = int(total / self.days * 0.095 * 8)
+        n = int(total / self.days * 0.095 * 6)
         hosp = [I for I in self.insts if not I.pharmacy]
         if not hosp:
             return

@@ -702,3 +702,17 @@ second settlement of the visit (a re-settlement). The later copy supersedes the
 earlier one instead of adding to it: one 住院诊查费 that day, at the cap of 1, so no
 DUP-DAILY-CAP (before the fix it fired, counting the line twice).
 ''')
+
+# ------------------------------- back-dated lines of one event (regression)
+case('duplicate_billing/exact_refund_backdated_near_miss', [
+    event(M, H1, '2024-03-10 10:20:00', '21', [
+        line(1, K, '20.00', '1', '2024-03-05 09:45:00'),
+        line(2, K, '20.00', '1', '2024-03-05 09:45:30'),
+        line(3, K, '20.00', '-1', '2024-03-05 10:10:00', init='2'),
+    ], begntime='2024-03-04 08:00:00')], '''
+Regression: an inpatient settlement on 03-10 carries lines dated 03-05, five
+days before the event, more than the 1-day lateness. Line 3 refunds line 2 in
+the same event, so line 2 is cancelled and DUP-EXACT must not fire. Before the
+fix, lines of the event itself counted as already expired (their retention ran
+from fee_ocur_time), the refund found no target and DUP-EXACT fired.
+''')
