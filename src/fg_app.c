@@ -31,6 +31,7 @@ int fg_app_open(struct fg_app *app, const char *config, char **sets, size_t nset
     s = fg_config_str(app->cfg, "log.level", "info", err, sizeof(err));
     if (!s)
         goto bad;
+    fg_log_level = FG_LOG_INFO;
     if (strcmp(s, "debug") == 0)
         fg_log_level = FG_LOG_DEBUG;
     else if (strcmp(s, "warn") == 0)
@@ -125,7 +126,7 @@ void fg_app_print_pack(const struct fg_app *app, FILE *out)
 
 /* Read a secret from a file: the first line, without its newline. The file
  * must not be readable by others (it holds a password). */
-static char *read_secret(const char *path, char *err, size_t errlen)
+char *fg_app_read_secret(const char *path, char *err, size_t errlen)
 {
     struct stat st;
     char line[1024];
@@ -170,7 +171,7 @@ struct fg_state *fg_app_redis_state(struct fg_app *app, const char *ns, long lon
         goto bad;
     if (pwfile && *pwfile) {
         pwpath = fg_config_resolve(app->cfg, pwfile);
-        password = read_secret(pwpath, err, sizeof(err));
+        password = fg_app_read_secret(pwpath, err, sizeof(err));
         if (!password) {
             char tmp[600];
             snprintf(tmp, sizeof(tmp), "%s", err);

@@ -35,6 +35,10 @@ struct fg_state;
 struct fg_state *fg_app_redis_state(struct fg_app *app, const char *ns, long long lateness,
                                     long long dedup_days);
 
+/** The first line of a secret file, which must not be readable by others.
+ * Returns a new string, or NULL with err set. */
+char *fg_app_read_secret(const char *path, char *err, size_t errlen);
+
 /** Print pack load results: rows loaded and rejected per table. */
 void fg_app_print_pack(const struct fg_app *app, FILE *out);
 

@@ -256,10 +256,16 @@ int fg_config_set(struct fg_config *cfg, const char *assignment, char *err,
         free(path);
         return -1;
     }
-    /* Walk the path, creating objects, and set the leaf. */
+    /* Walk the path, creating objects, and set the leaf. Under
+     * kafka.consumer. and kafka.producer. the rest is one librdkafka
+     * property name, dots included (sasl.username). */
     char *seg = path;
+    size_t pass = strncmp(path, "kafka.consumer.", 15) == 0 ||
+                          strncmp(path, "kafka.producer.", 15) == 0
+                      ? 15
+                      : 0;
     for (;;) {
-        char *dot = strchr(seg, '.');
+        char *dot = pass && seg >= path + pass ? NULL : strchr(seg, '.');
         if (dot)
             *dot = '\0';
         if (!*seg) {
@@ -293,7 +299,7 @@ int fg_config_set(struct fg_config *cfg, const char *assignment, char *err,
  * through to librdkafka. */
 static const char *const section_keys[][12] = {
     {"kafka", "bootstrap_servers", "group_id", "topics", "consumer", "producer", "batch_size",
-     "batch_ms", NULL},
+     "batch_ms", "sasl_password_file", NULL},
     {"redis", "host", "port", "unix_socket", "password_file", "db", NULL},
     {"state", "backend", "lateness_seconds", "event_dedup_days", "retry_seconds", NULL},
     {"metrics", "listen", "interval_seconds", NULL},

@@ -203,6 +203,23 @@ static rd_kafka_t *make_client(struct daemon *d, rd_kafka_type_t type)
             goto fail;
         rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
     }
+    /* The SASL password comes from a file, never from config text. */
+    const char *pwfile = fg_config_str(d->app.cfg, "kafka.sasl_password_file", NULL, err,
+                                       sizeof(err));
+    if (pwfile && *pwfile) {
+        char *path = fg_config_resolve(d->app.cfg, pwfile);
+        char *pw = fg_app_read_secret(path, err, sizeof(err));
+        free(path);
+        if (!pw) {
+            fprintf(stderr, "fundguard: config error: kafka.sasl_password_file: %s\n", err);
+            goto fail;
+        }
+        int bad = kafka_set(conf, "sasl.password", pw);
+        memset(pw, 0, strlen(pw));
+        free(pw);
+        if (bad)
+            goto fail;
+    }
     rk = rd_kafka_new(type, conf, errstr, sizeof(errstr));
     if (!rk) {
         fprintf(stderr, "fundguard: cannot create kafka client: %s\n", errstr);

@@ -136,6 +136,16 @@ void fg_ctx_hist_add(struct fg_ctx *ctx, const char *group, int64_t day,
 uint64_t fg_ctx_hist_sum(struct fg_ctx *ctx, const char *group, int64_t from,
                          int64_t to, uint32_t counts[FG_HIST_BUCKETS]);
 
+/* ---- batch preparation ---- */
+
+struct fg_batch_ctx;  /* opaque: a batch about to be judged */
+
+/** Announce that check() will read the group's histograms over days
+ * [from, to] in this batch, so a remote store fetches them all in one
+ * round trip before judging starts. */
+void fg_prefetch_hist(struct fg_batch_ctx *bctx, const char *group, int64_t from,
+                      int64_t to);
+
 /* ---- alerts ---- */
 
 #define FG_MAX_INVOLVED 8
@@ -175,6 +185,10 @@ struct fg_detector {
     /* Seconds after fee_time this detector needs a line kept (0: not). */
     int64_t (*retention)(const void *conf, void *priv, const struct fg_pack *pack,
                          const struct fg_wline *line);
+    /* Optional: before a batch is judged, announce what check() will read
+     * (fg_prefetch_hist). Called once per batch with all its claims. */
+    void (*prefetch)(struct fg_batch_ctx *bctx, const void *conf, void *priv,
+                     const struct fg_claim *const *claims, size_t n);
     /* Judge one event. Returns 0, or FG_EAGAIN-style negative on failure. */
     int (*check)(struct fg_ctx *ctx, const void *conf, void *priv);
     /* NULL-safe. */

@@ -188,10 +188,12 @@ void fg_emit(struct fg_ctx *ctx, const struct fg_alert_spec *spec)
 /* ---- refunds ---- */
 
 /* A line past its expiry is gone, whether or not the store has swept it
- * yet: decisions must not depend on when sweeps happen to run. */
-static int expired(const struct fg_engine *e, const struct fg_wline *w)
+ * yet: decisions must not depend on when sweeps happen to run, nor on how
+ * far other partitions have got, so the person's own watermark decides. */
+static int expired(const struct fg_engine *e, const struct fg_person *p,
+                   const struct fg_wline *w)
 {
-    return w->expire_at < e->watermark - e->o.lateness;
+    return w->expire_at < fg_person_watermark(p) - e->o.lateness;
 }
 
 /* Net a refund line against its target; see detectors/README.md. */
@@ -203,7 +205,7 @@ static void net_refund(struct fg_engine *e, struct fg_person *p,
 
     for (size_t i = n; i-- > 0;) {
         struct fg_wline *w = win[i];
-        if (w == refund || (w->flags & FG_WL_REFUND) || expired(e, w) ||
+        if (w == refund || (w->flags & FG_WL_REFUND) || expired(e, p, w) ||
             strcmp(w->mdtrt_id, refund->mdtrt_id))
             continue;
         if (line->init_feedetl_sn) {
@@ -245,7 +247,7 @@ static void supersede(struct fg_engine *e, struct fg_person *p, size_t nnew)
             continue;
         for (size_t j = 0; j < n && win[j]->seq < cur->seq; j++) {
             struct fg_wline *w = win[j];
-            if ((w->flags & (FG_WL_REFUND | FG_WL_CANCELLED)) || expired(e, w) ||
+            if ((w->flags & (FG_WL_REFUND | FG_WL_CANCELLED)) || expired(e, p, w) ||
                 strcmp(w->feedetl_sn, cur->feedetl_sn) || strcmp(w->mdtrt_id, cur->mdtrt_id) ||
                 strcmp(w->fixmedins_code, cur->fixmedins_code))
                 continue;
@@ -281,6 +283,7 @@ int fg_engine_process(struct fg_engine *e, const struct fg_claim *c,
         e->stats.duplicates++;
         return 0;
     }
+    fg_person_set_watermark(p, c->event_time);
     e->stats.settlements++;
     e->stats.lines += c->nlines;
     if (c->nlines > e->cur_cap) {
@@ -343,15 +346,54 @@ int fg_engine_process(struct fg_engine *e, const struct fg_claim *c,
     return e->out_failed ? FG_ERR : FG_OK;
 }
 
+struct fg_batch_ctx {
+    struct fg_map groups;   /* distinct groups wanted, keys owned */
+    char **keys;
+    size_t n, cap;
+};
+
+void fg_prefetch_hist(struct fg_batch_ctx *b, const char *group, int64_t from, int64_t to)
+{
+    (void)from;
+    (void)to;   /* a remote store fetches a group's whole recent history */
+    if (fg_map_get(&b->groups, group, strlen(group)))
+        return;
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 64;
+        b->keys = fg_realloc(b->keys, b->cap * sizeof(*b->keys));
+    }
+    b->keys[b->n] = fg_strdup(group);
+    fg_map_put(&b->groups, b->keys[b->n], strlen(b->keys[b->n]), b->keys[b->n]);
+    b->n++;
+}
+
 int fg_engine_batch_begin(struct fg_engine *e, struct fg_claim *const *claims, size_t n)
 {
     const char **psn = fg_malloc((n ? n : 1) * sizeof(*psn));
+    struct fg_batch_ctx b = {0};
     int rc;
 
     for (size_t i = 0; i < n; i++)
         psn[i] = claims[i]->psn_no;
     rc = e->st->ops->begin_batch(e->st, psn, n) ? FG_EAGAIN : FG_OK;
     free(psn);
+    if (rc)
+        return rc;
+    fg_map_init(&b.groups);
+    for (size_t d = 0; d < e->ds->n; d++) {
+        struct fg_det_inst *in = &e->ds->v[d];
+        if (in->enabled && in->det->prefetch)
+            in->det->prefetch(&b, in->conf, in->priv,
+                              (const struct fg_claim *const *)claims, n);
+    }
+    if (b.n && e->st->ops->hist_prefetch(e->st, (const char *const *)b.keys, b.n))
+        rc = FG_EAGAIN;
+    for (size_t i = 0; i < b.n; i++)
+        free(b.keys[i]);
+    free(b.keys);
+    fg_map_fini(&b.groups);
+    if (rc)
+        e->st->ops->abort_batch(e->st);
     return rc;
 }
 

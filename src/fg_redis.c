@@ -16,7 +16,9 @@
  *                           redelivered line overwrites itself)
  *   fg:<ns>:E:{psn}  zset   seen event ids (hash hex), score = expiry
  *   fg:<ns>:A:{psn}  zset   emitted alerts (jr hash hex), score = expiry
- *   fg:<ns>:H:<group>:<day>  hash  bucket -> count (peer statistics)
+ *   fg:<ns>:H:<group>  hash  "<day>:<bucket>" -> count (peer statistics;
+ *                          one key per group, so a batch reads every group
+ *                          it needs in the same round trip)
  * Every key carries a TTL derived from the widest window that keeps it.
  */
 #include "fg_common.h"
@@ -48,6 +50,15 @@ struct dead_field {
     char *field;
 };
 
+/* A group's histogram as read from Redis for the current batch. */
+struct group_hist {
+    char *group;
+    int64_t *day;
+    uint16_t *bucket;
+    uint32_t *count;
+    size_t n, cap;
+};
+
 struct redis_state {
     struct fg_state base;
     struct fg_redis_opts o;
@@ -67,6 +78,7 @@ struct redis_state {
     size_t ndh, capdh;
     struct dead_field *df;
     size_t ndf, capdf;
+    struct fg_map ghist;            /* group -> struct group_hist, per batch */
 };
 
 #define FS "\x1f"
@@ -235,6 +247,17 @@ static void reset_batch(struct redis_state *r)
         free(r->df[i].psn);
         free(r->df[i].field);
     }
+    for (size_t i = 0; i < r->ghist.cap; i++)
+        if (r->ghist.slots[i].key) {
+            struct group_hist *g = r->ghist.slots[i].val;
+            free(g->day);
+            free(g->bucket);
+            free(g->count);
+            free(g->group);
+            free(g);
+        }
+    fg_map_fini(&r->ghist);
+    fg_map_init(&r->ghist);
     r->ndl = r->nds = r->ndh = r->ndf = 0;
     r->failed = 0;
     fg_state_memory_clear_persons(r->mem);
@@ -291,10 +314,18 @@ static int rs_begin(struct fg_state *st, const char *const *psn, size_t n)
                 rc = FG_EAGAIN;
                 goto out;
             }
+            if (k == 0) {
+                /* The person's watermark first: it decides what is expired. */
+                for (size_t e = 0; e + 1 < rep->elements; e += 2)
+                    if (strcmp(rep->element[e]->str, "#wm") == 0)
+                        fg_person_set_watermark(p, strtoll(rep->element[e + 1]->str, NULL, 10));
+            }
             for (size_t e = 0; e + 1 < rep->elements; e += 2) {
                 redisReply *a = rep->element[e], *b = rep->element[e + 1];
                 if (k == 0) {
-                    load_line(r, p, a->str, a->len, b->str, b->len, cut);
+                    if (a->str[0] != '#')
+                        load_line(r, p, a->str, a->len, b->str, b->len,
+                                  fg_person_watermark(p) - r->o.lateness);
                 } else {
                     uint64_t h = strtoull(a->str, NULL, 16);
                     int64_t exp = strtoll(b->str, NULL, 10);
@@ -384,50 +415,102 @@ static void rs_hist_add(struct fg_state *st, const char *group, int64_t day,
     r->dh[r->ndh++] = (struct dirty_hist){fg_strdup(group), day, expire_day, bucket};
 }
 
-static uint64_t rs_hist_sum(struct fg_state *st, const char *group, int64_t from, int64_t to,
-                            uint32_t *counts)
+static void ghist_add(struct group_hist *g, int64_t day, unsigned bucket, uint32_t count)
 {
-    struct redis_state *r = (struct redis_state *)st;
-    struct fg_buf key;
-    uint64_t total = 0;
-    int64_t d;
+    if (g->n == g->cap) {
+        g->cap = g->cap ? g->cap * 2 : 16;
+        g->day = fg_realloc(g->day, g->cap * sizeof(*g->day));
+        g->bucket = fg_realloc(g->bucket, g->cap * sizeof(*g->bucket));
+        g->count = fg_realloc(g->count, g->cap * sizeof(*g->count));
+    }
+    g->day[g->n] = day;
+    g->bucket[g->n] = (uint16_t)bucket;
+    g->count[g->n++] = count;
+}
 
-    memset(counts, 0, FG_HIST_BUCKETS * sizeof(*counts));
-    if (to - from > 400)
-        from = to - 400;
+static void hist_key(struct fg_buf *b, const struct redis_state *r, const char *group)
+{
+    fg_buf_reset(b);
+    fg_buf_printf(b, "fg:%s:H:%s", r->ns, group);
+}
+
+/* HGETALL each group not yet in the batch cache, in one round trip. */
+static int fetch_groups(struct redis_state *r, const char *const *groups, size_t n)
+{
+    struct fg_buf key;
+    const char **want = fg_malloc((n ? n : 1) * sizeof(*want));
+    size_t nw = 0;
+    int rc = 0;
+
     if (!r->c) {
-        r->failed = 1;
-        return UINT64_MAX;
+        free(want);
+        return FG_EAGAIN;
     }
     fg_buf_init(&key);
-    for (d = from; d <= to; d++) {
-        fg_buf_reset(&key);
-        fg_buf_printf(&key, "fg:%s:H:%s:%" PRId64, r->ns, group, d);
+    for (size_t i = 0; i < n; i++) {
+        if (fg_map_get(&r->ghist, groups[i], strlen(groups[i])))
+            continue;
+        hist_key(&key, r, groups[i]);
         redisAppendCommand(r->c, "HGETALL %b", key.data, key.len);
-        st->commands++;
+        want[nw++] = groups[i];
     }
-    st->round_trips++;
-    for (d = from; d <= to; d++) {
+    if (nw) {
+        r->base.round_trips++;
+        r->base.commands += nw;
+    }
+    for (size_t i = 0; i < nw; i++) {
         redisReply *rep = NULL;
         if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep ||
             rep->type != REDIS_REPLY_ARRAY) {
             freeReplyObject(rep);
             disconnect(r, r->c && r->c->err ? r->c->errstr : "bad reply");
-            r->failed = 1;
-            fg_buf_fini(&key);
-            return UINT64_MAX;
+            rc = FG_EAGAIN;
+            break;
         }
+        struct group_hist *g = fg_calloc(1, sizeof(*g));
+        g->group = fg_strdup(want[i]);
         for (size_t e = 0; e + 1 < rep->elements; e += 2) {
-            unsigned long b = strtoul(rep->element[e]->str, NULL, 10);
-            unsigned long long n = strtoull(rep->element[e + 1]->str, NULL, 10);
-            if (b < FG_HIST_BUCKETS) {
-                counts[b] += (uint32_t)n;
-                total += n;
-            }
+            char *colon;
+            long long day = strtoll(rep->element[e]->str, &colon, 10);
+            if (*colon != ':')
+                continue;
+            unsigned long b = strtoul(colon + 1, NULL, 10);
+            if (b < FG_HIST_BUCKETS)
+                ghist_add(g, day, (unsigned)b,
+                          (uint32_t)strtoul(rep->element[e + 1]->str, NULL, 10));
         }
+        fg_map_put(&r->ghist, g->group, strlen(g->group), g);
         freeReplyObject(rep);
     }
     fg_buf_fini(&key);
+    free(want);
+    if (rc)
+        r->failed = 1;
+    return rc;
+}
+
+static int rs_hist_prefetch(struct fg_state *st, const char *const *groups, size_t n)
+{
+    return fetch_groups((struct redis_state *)st, groups, n);
+}
+
+static uint64_t rs_hist_sum(struct fg_state *st, const char *group, int64_t from, int64_t to,
+                            uint32_t *counts)
+{
+    struct redis_state *r = (struct redis_state *)st;
+    struct group_hist *g;
+    uint64_t total = 0;
+
+    memset(counts, 0, FG_HIST_BUCKETS * sizeof(*counts));
+    /* Normally prefetched with the batch; read it now if it was not. */
+    if (fetch_groups(r, &group, 1))
+        return UINT64_MAX;
+    g = fg_map_get(&r->ghist, group, strlen(group));
+    for (size_t i = 0; g && i < g->n; i++)
+        if (g->day[i] >= from && g->day[i] <= to) {
+            counts[g->bucket[i]] += g->count[i];
+            total += g->count[i];
+        }
     /* Observations of this batch are not in Redis yet but count, exactly
      * as they would in the embedded store. */
     for (size_t i = 0; i < r->ndh; i++) {
@@ -462,6 +545,21 @@ static void add_person(struct fg_person ***v, size_t *n, size_t *cap, struct fg_
     (*v)[(*n)++] = p;
 }
 
+/* True when the person's working set holds a newer line with w's identity
+ * (a re-sent line superseded w): both map to one Redis field. */
+static int superseded(struct redis_state *r, struct fg_person *p, const struct fg_wline *w)
+{
+    struct fg_wline **win;
+    size_t n = r->mem->ops->window(r->mem, p, &win);
+
+    for (size_t j = n; j-- > 0 && win[j]->seq > w->seq;)
+        if (strcmp(win[j]->feedetl_sn, w->feedetl_sn) == 0 &&
+            strcmp(win[j]->mdtrt_id, w->mdtrt_id) == 0 &&
+            strcmp(win[j]->fixmedins_code, w->fixmedins_code) == 0)
+            return 1;
+    return 0;
+}
+
 static int rs_commit(struct fg_state *st)
 {
     struct redis_state *r = (struct redis_state *)st;
@@ -485,6 +583,8 @@ static int rs_commit(struct fg_state *st)
     redisAppendCommand(r->c, "MULTI");
     sent++;
     for (size_t i = 0; i < r->ndl; i++) {
+        if (superseded(r, r->dlp[i], r->dl[i]))
+            continue;   /* a newer copy of the line owns its field */
         key_of(&key, r, 'L', fg_person_psn(r->dlp[i]));
         field_of(&field, r->dl[i]);
         value_of(&val, r->dl[i]);
@@ -518,8 +618,11 @@ static int rs_commit(struct fg_state *st)
             if (win[j]->expire_at - win[j]->fee_time > keep)
                 keep = win[j]->expire_at - win[j]->fee_time;
         key_of(&key, r, 'L', fg_person_psn(touched[i]));
+        redisAppendCommand(r->c, "HSET %b #wm %" PRId64, key.data, key.len,
+                           fg_person_watermark(touched[i]));
         redisAppendCommand(r->c, "EXPIRE %b %" PRId64, key.data, key.len,
                            keep + r->o.lateness + FG_DAY);
+        sent++;
         for (int k = 0; k < 2; k++) {
             key_of(&key, r, k ? 'A' : 'E', fg_person_psn(touched[i]));
             redisAppendCommand(r->c, "ZREMRANGEBYSCORE %b -inf (%" PRId64, key.data, key.len,
@@ -531,12 +634,25 @@ static int rs_commit(struct fg_state *st)
     }
     for (size_t i = 0; i < r->ndh; i++) {
         struct dirty_hist *h = &r->dh[i];
-        fg_buf_reset(&key);
-        fg_buf_printf(&key, "fg:%s:H:%s:%" PRId64, r->ns, h->group, h->day);
-        redisAppendCommand(r->c, "HINCRBY %b %u 1", key.data, key.len, h->bucket);
+        struct group_hist *g = fg_map_get(&r->ghist, h->group, strlen(h->group));
+        hist_key(&key, r, h->group);
+        fg_buf_reset(&field);
+        fg_buf_printf(&field, "%" PRId64 ":%u", h->day, h->bucket);
+        redisAppendCommand(r->c, "HINCRBY %b %b 1", key.data, key.len, field.data, field.len);
         redisAppendCommand(r->c, "EXPIRE %b %" PRId64, key.data, key.len,
                            (h->expire_day - h->day + 2) * FG_DAY);
         sent += 2;
+        /* Days the statistic no longer reads go, once per group. */
+        for (size_t k = 0; g && k < g->n; k++)
+            if (g->day[k] < h->day - (h->expire_day - h->day) - 1) {
+                fg_buf_reset(&field);
+                fg_buf_printf(&field, "%" PRId64 ":%u", g->day[k], g->bucket[k]);
+                redisAppendCommand(r->c, "HDEL %b %b", key.data, key.len, field.data,
+                                   field.len);
+                sent++;
+                g->count[k] = 0;
+                g->day[k] = INT64_MAX;   /* deleted: never again */
+            }
     }
     redisAppendCommand(r->c, "EXEC");
     sent++;
@@ -575,6 +691,7 @@ static void rs_destroy(struct fg_state *st)
     struct redis_state *r = (struct redis_state *)st;
 
     reset_batch(r);
+    fg_map_fini(&r->ghist);
     if (r->c)
         redisFree(r->c);
     fg_state_destroy(r->mem);
@@ -602,6 +719,7 @@ static const struct fg_state_ops redis_ops = {
     .window = rs_window,
     .hist_add = rs_hist_add,
     .hist_sum = rs_hist_sum,
+    .hist_prefetch = rs_hist_prefetch,
     .advance = rs_advance,
     .stats = rs_stats,
     .destroy = rs_destroy,
@@ -629,6 +747,7 @@ struct fg_state *fg_state_redis_new(const struct fg_redis_opts *o, char *err, si
     if (r->o.connect_timeout_ms <= 0)
         r->o.connect_timeout_ms = 2000;
     r->mem = fg_state_memory_new();
+    fg_map_init(&r->ghist);
     r->watermark = INT64_MIN / 4;
     r->backoff = 0.1;
     try_connect(r);

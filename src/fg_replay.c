@@ -371,6 +371,13 @@ static int run_replay(const struct replay_opts *o)
     if (exit_code != FG_EXIT_DATAERR || fg_engine_stats(eng)->events)
         print_summary(stderr, fg_engine_stats(eng), quarantined, blank, mono_now() - t0,
                       dlq.path);
+    if (st->round_trips)
+        fprintf(stderr, "  state store: %llu round trips, %llu commands, %.3f round trips per "
+                        "event\n",
+                (unsigned long long)st->round_trips, (unsigned long long)st->commands,
+                fg_engine_stats(eng)->events
+                    ? (double)st->round_trips / (double)fg_engine_stats(eng)->events
+                    : 0.0);
     if (out != stdout)
         fclose(out);
     if (dlq.f && fclose(dlq.f) != 0 && exit_code == FG_EXIT_OK)

@@ -53,6 +53,9 @@ struct fg_state_ops {
                      unsigned bucket, int64_t expire_day);
     uint64_t (*hist_sum)(struct fg_state *st, const char *group, int64_t from,
                          int64_t to, uint32_t *counts);
+    /* Fetch these groups' histograms for the current batch in one round
+     * trip (a no-op for the embedded store). */
+    int (*hist_prefetch)(struct fg_state *st, const char *const *groups, size_t n);
     void (*advance)(struct fg_state *st, int64_t watermark);
     void (*stats)(struct fg_state *st, size_t *persons, size_t *lines,
                   size_t *hist_groups);
@@ -96,6 +99,13 @@ int fg_state_redis_drop_namespace(struct fg_state *st);
 
 /** The embedded in-memory backend. */
 struct fg_state *fg_state_memory_new(void);
+
+/* A person's watermark: the latest event time seen for the person. Expiry
+ * decisions that change verdicts use it rather than the stream's global
+ * watermark, so a lagging partition judges exactly as a replay would. A
+ * backend persists it with the person. */
+int64_t fg_person_watermark(const struct fg_person *p);
+void fg_person_set_watermark(struct fg_person *p, int64_t t);
 
 /* For backends that keep their working set in a memory store (Redis loads
  * a batch's persons into one, then writes the changes back). */

@@ -78,6 +78,7 @@ struct fg_person {
     struct fg_wline **lines;
     size_t nlines, cap;
     struct set64 seen[2];
+    int64_t watermark;   /* latest event time of this person */
 };
 
 struct hist {
@@ -116,6 +117,7 @@ static struct fg_person *mem_person(struct fg_state *st, const char *psn_no)
         return p;
     p = fg_calloc(1, sizeof(*p));
     p->psn_no = fg_strndup(psn_no, n);
+    p->watermark = INT64_MIN / 4;
     fg_map_put(&m->persons, p->psn_no, n, p);
     return p;
 }
@@ -210,6 +212,14 @@ static int mem_commit(struct fg_state *st)
 static void mem_abort(struct fg_state *st)
 {
     (void)st;
+}
+
+static int mem_hist_prefetch(struct fg_state *st, const char *const *groups, size_t n)
+{
+    (void)st;
+    (void)groups;
+    (void)n;
+    return 0;
 }
 
 /* "group\x1fday", allocated: group names have no length limit. */
@@ -448,6 +458,7 @@ static const struct fg_state_ops mem_ops = {
     .window = mem_window,
     .hist_add = mem_hist_add,
     .hist_sum = mem_hist_sum,
+    .hist_prefetch = mem_hist_prefetch,
     .advance = mem_advance,
     .stats = mem_stats,
     .destroy = mem_destroy,
@@ -463,6 +474,19 @@ struct fg_state *fg_state_memory_new(void)
     fg_map_init(&m->groups);
     m->last_sweep = INT64_MIN / 2;
     return &m->base;
+}
+
+/* ---- the person's own watermark ---- */
+
+int64_t fg_person_watermark(const struct fg_person *p)
+{
+    return p->watermark;
+}
+
+void fg_person_set_watermark(struct fg_person *p, int64_t t)
+{
+    if (t > p->watermark)
+        p->watermark = t;
 }
 
 /* ---- for backends that keep their working set in a memory store ---- */

@@ -199,6 +199,38 @@ static const struct baseline *get_baseline(struct fg_ctx *ctx, struct price_priv
     return b;
 }
 
+/* The peer group of a line: code, region, level group. */
+static void group_of(char *buf, size_t size, const char *code, const struct fg_claim *c)
+{
+    snprintf(buf, size, "%s|%s|%d", code, c->mdtrtarea_admvs, level_group(c->hosp_lv));
+}
+
+/* Announce the baselines this batch will need and the cache lacks. */
+static void price_prefetch(struct fg_batch_ctx *bctx, const void *confp, void *privp,
+                           const struct fg_claim *const *claims, size_t n)
+{
+    const struct price_conf *conf = confp;
+    struct price_priv *priv = privp;
+    char group[128];
+
+    for (size_t k = 0; k < n; k++) {
+        const struct fg_claim *c = claims[k];
+        if (!c->mdtrtarea_admvs || !c->hosp_lv)
+            continue;
+        for (size_t i = 0; i < c->nlines; i++) {
+            const struct fg_line *l = &c->lines[i];
+            int64_t day = fg_cst_day(l->fee_time);
+            const struct baseline *b;
+            if (l->cnt <= 0 || l->pric <= 0)
+                continue;
+            group_of(group, sizeof(group), l->hilist_code, c);
+            b = fg_map_get(&priv->cache, group, strlen(group));
+            if (!b || b->day != day)
+                fg_prefetch_hist(bctx, group, day - conf->lookback_days, day - 1);
+        }
+    }
+}
+
 static void emit_price(struct fg_ctx *ctx, const char *rule_id, const struct fg_wline *w,
                        int64_t amt, const char *evid, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
@@ -300,8 +332,7 @@ static int price_check(struct fg_ctx *ctx, const void *confp, void *privp)
         {
             char group[128];
             const struct baseline *b;
-            snprintf(group, sizeof(group), "%s|%s|%d", w->code, c->mdtrtarea_admvs,
-                     level_group(c->hosp_lv));
+            group_of(group, sizeof(group), w->code, c);
             b = get_baseline(ctx, priv, conf, group, w->day);
             if (b && b->n >= (uint64_t)conf->min_samples && b->median > 0 &&
                 (__int128)l->pric * 100 > (__int128)conf->factor_pct * b->median) {
@@ -337,6 +368,7 @@ const struct fg_detector fg_detector_abnormal_pricing = {
     .rules = price_rules,
     .state = price_state,
     .init = price_init,
+    .prefetch = price_prefetch,
     .retention = price_retention,
     .check = price_check,
     .destroy = price_destroy,

@@ -148,6 +148,31 @@ static void test_load_errors(void **state)
 
 /* ---- --set ---- */
 
+/* librdkafka property names contain dots: under kafka.consumer. and
+ * kafka.producer. the rest of a --set key is one property (regression:
+ * sasl.password used to become a nested object). */
+static void test_set_kafka_property(void **state)
+{
+    char path[64], err[512];
+    struct fg_config *cfg;
+    void *v;
+
+    (void)state;
+    cfg = load_text(path, sizeof(path), "{\"kafka\": {\"consumer\": {}}}\n");
+    assert_int_equal(fg_config_set(cfg, "kafka.consumer.sasl.username=alice", err, sizeof(err)), 0);
+    assert_int_equal(fg_config_set(cfg, "kafka.producer.ssl.ca.location=/x", err, sizeof(err)), 0);
+    v = fg_config_get(cfg, "kafka.consumer");
+    assert_non_null(v);
+    assert_null(json_object_get(v, "sasl"));
+    /* The property is a single key holding the string. */
+    assert_non_null(json_object_get(v, "sasl.username"));
+    assert_string_equal(json_string_value(json_object_get(v, "sasl.username")), "alice");
+    assert_string_equal(json_string_value(json_object_get(
+                            fg_config_get(cfg, "kafka.producer"), "ssl.ca.location")), "/x");
+    fg_config_free(cfg);
+    unlink(path);
+}
+
 static void test_set(void **state)
 {
     char path[64], err[512];
@@ -584,6 +609,7 @@ int main(void)
         cmocka_unit_test(test_error_lines),
         cmocka_unit_test(test_error_line_nested_same_name),
         cmocka_unit_test(test_validate_keys),
+        cmocka_unit_test(test_set_kafka_property),
         cmocka_unit_test(test_shipped_config),
         cmocka_unit_test(test_int),
         cmocka_unit_test(test_str),
