@@ -69,6 +69,16 @@ void *fg_realloc(void *p, size_t n);
 char *fg_strdup(const char *s);
 char *fg_strndup(const char *s, size_t n);
 
+/* Make room for one more element in a growable array (arr, n, cap):
+ * doubles the capacity, starting at `min`. */
+#define FG_VEC_GROW(arr, n, cap, min)                                          \
+    do {                                                                       \
+        if ((n) == (cap)) {                                                    \
+            (cap) = (cap) ? (cap) * 2 : (min);                                 \
+            (arr) = fg_realloc((arr), (cap) * sizeof(*(arr)));                 \
+        }                                                                      \
+    } while (0)
+
 #define FG_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

@@ -358,10 +358,7 @@ void fg_prefetch_hist(struct fg_batch_ctx *b, const char *group, int64_t from, i
     (void)to;   /* a remote store fetches a group's whole recent history */
     if (fg_map_get(&b->groups, group, strlen(group)))
         return;
-    if (b->n == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 64;
-        b->keys = fg_realloc(b->keys, b->cap * sizeof(*b->keys));
-    }
+    FG_VEC_GROW(b->keys, b->n, b->cap, 64);
     b->keys[b->n] = fg_strdup(group);
     fg_map_put(&b->groups, b->keys[b->n], strlen(b->keys[b->n]), b->keys[b->n]);
     b->n++;

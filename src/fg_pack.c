@@ -371,10 +371,7 @@ static int load_code_table(struct fg_pack *pack, enum fg_table_id id,
         }
         r.code = arena_strdup(pack, code);
         r.name = arena_strdup(pack, fg_csv_get(&csv, c.name));
-        if (t->n == t->cap) {
-            t->cap = t->cap ? t->cap * 2 : 64;
-            t->rows = fg_realloc(t->rows, t->cap * sizeof(*t->rows));
-        }
+        FG_VEC_GROW(t->rows, t->n, t->cap, 64);
         t->rows[t->n++] = r;
     }
     if (rc < 0) {
@@ -434,10 +431,7 @@ static int load_pairs(struct fg_pack *pack, const char *path, char *err,
         p.sub_name = arena_strdup(pack, fg_csv_get(&csv, col[3]));
         p.note = arena_strdup(pack, fg_csv_get(&csv, col[5]));
         p.window = (enum fg_window)w;
-        if (pack->npairs == pack->pairs_cap) {
-            pack->pairs_cap = pack->pairs_cap ? pack->pairs_cap * 2 : 256;
-            pack->pairs = fg_realloc(pack->pairs, pack->pairs_cap * sizeof(*pack->pairs));
-        }
+        FG_VEC_GROW(pack->pairs, pack->npairs, pack->pairs_cap, 256);
         pack->pairs[pack->npairs++] = p;
     }
     fg_csv_close(&csv);
@@ -497,10 +491,7 @@ static int load_catalogue(struct fg_pack *pack, const char *path, char *err,
         r.list_type = arena_strdup(pack, fg_csv_get(&csv, col[2]));
         r.chrgitm_lv = arena_strdup(pack, fg_csv_get(&csv, col[3]));
         r.prefix = prefix;
-        if (pack->ncat == pack->cat_cap) {
-            pack->cat_cap = pack->cat_cap ? pack->cat_cap * 2 : 256;
-            pack->cat = fg_realloc(pack->cat, pack->cat_cap * sizeof(*pack->cat));
-        }
+        FG_VEC_GROW(pack->cat, pack->ncat, pack->cat_cap, 256);
         pack->cat[pack->ncat++] = r;
     }
     fg_csv_close(&csv);
@@ -556,10 +547,7 @@ static int load_prices(struct fg_pack *pack, const char *path, char *err,
         }
         r.code = arena_strdup(pack, code);
         r.hosp_lv = arena_strdup(pack, lv);
-        if (pack->nprice == pack->price_cap) {
-            pack->price_cap = pack->price_cap ? pack->price_cap * 2 : 256;
-            pack->price = fg_realloc(pack->price, pack->price_cap * sizeof(*pack->price));
-        }
+        FG_VEC_GROW(pack->price, pack->nprice, pack->price_cap, 256);
         pack->price[pack->nprice++] = r;
     }
     fg_csv_close(&csv);

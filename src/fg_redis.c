@@ -220,10 +220,7 @@ static int load_line(struct redis_state *r, struct fg_person *p, const char *fie
         };
         if (in.expire_at < cut) {
             /* Expired: delete it with the next commit. */
-            if (r->ndf == r->capdf) {
-                r->capdf = r->capdf ? r->capdf * 2 : 64;
-                r->df = fg_realloc(r->df, r->capdf * sizeof(*r->df));
-            }
+            FG_VEC_GROW(r->df, r->ndf, r->capdf, 64);
             r->df[r->ndf].psn = fg_strdup(fg_person_psn(p));
             r->df[r->ndf++].field = fg_strndup(field, flen);
         } else {
@@ -362,10 +359,7 @@ static int rs_seen(struct fg_state *st, struct fg_person *p, int which, uint64_t
     int had = r->mem->ops->seen(r->mem, p, which, key, exp);
 
     if (!had) {
-        if (r->nds == r->capds) {
-            r->capds = r->capds ? r->capds * 2 : 64;
-            r->ds = fg_realloc(r->ds, r->capds * sizeof(*r->ds));
-        }
+        FG_VEC_GROW(r->ds, r->nds, r->capds, 64);
         r->ds[r->nds++] = (struct dirty_seen){p, which, key, exp};
     }
     return had;
@@ -408,10 +402,7 @@ static void rs_hist_add(struct fg_state *st, const char *group, int64_t day,
 {
     struct redis_state *r = (struct redis_state *)st;
 
-    if (r->ndh == r->capdh) {
-        r->capdh = r->capdh ? r->capdh * 2 : 256;
-        r->dh = fg_realloc(r->dh, r->capdh * sizeof(*r->dh));
-    }
+    FG_VEC_GROW(r->dh, r->ndh, r->capdh, 256);
     r->dh[r->ndh++] = (struct dirty_hist){fg_strdup(group), day, expire_day, bucket};
 }
 
@@ -538,10 +529,7 @@ static void add_person(struct fg_person ***v, size_t *n, size_t *cap, struct fg_
     for (size_t i = 0; i < *n; i++)
         if ((*v)[i] == p)
             return;
-    if (*n == *cap) {
-        *cap = *cap ? *cap * 2 : 64;
-        *v = fg_realloc(*v, *cap * sizeof(**v));
-    }
+    FG_VEC_GROW(*v, *n, *cap, 64);
     (*v)[(*n)++] = p;
 }
 

@@ -168,10 +168,7 @@ static struct fg_wline *mem_add_line(struct fg_state *st, struct fg_person *p,
     w->inscp = in->inscp;
     w->expire_at = in->expire_at;
     w->flags = in->flags;
-    if (p->nlines == p->cap) {
-        p->cap = p->cap ? p->cap * 2 : 16;
-        p->lines = fg_realloc(p->lines, p->cap * sizeof(*p->lines));
-    }
+    FG_VEC_GROW(p->lines, p->nlines, p->cap, 16);
     p->lines[p->nlines++] = w;
     m->nlines++;
     m->added_since_sweep++;
@@ -258,10 +255,7 @@ static void mem_hist_add(struct fg_state *st, const char *group, int64_t day,
         h->group = g->group;
         h->day = day;
         fg_map_put(&m->hists, h->key, strlen(h->key), h);
-        if (g->n == g->cap) {
-            g->cap = g->cap ? g->cap * 2 : 8;
-            g->h = fg_realloc(g->h, g->cap * sizeof(*g->h));
-        }
+        FG_VEC_GROW(g->h, g->n, g->cap, 8);
         g->h[g->n++] = h;
     }
     if (expire_day > h->expire_day)
@@ -367,10 +361,7 @@ static void mem_advance(struct fg_state *st, int64_t watermark)
             if (set64_has_expired(&p->seen[s], watermark))
                 set64_rehash(&p->seen[s], p->seen[s].cap, watermark);
         if (!p->nlines && !p->seen[0].count && !p->seen[1].count) {
-            if (ndead == capdead) {
-                capdead = capdead ? capdead * 2 : 64;
-                dead = fg_realloc(dead, capdead * sizeof(*dead));
-            }
+            FG_VEC_GROW(dead, ndead, capdead, 64);
             dead[ndead++] = p;
         }
     }
@@ -396,10 +387,7 @@ static void mem_advance(struct fg_state *st, int64_t watermark)
         }
         g->n = k;
         if (!g->n) {
-            if (ndead == capdead) {
-                capdead = capdead ? capdead * 2 : 64;
-                dead = fg_realloc(dead, capdead * sizeof(*dead));
-            }
+            FG_VEC_GROW(dead, ndead, capdead, 64);
             dead[ndead++] = g;
         }
     }
