@@ -39,10 +39,14 @@ struct dirty_seen {
     int64_t exp;
 };
 
+/* A batch's new observations of one group (kept per group, so reading a
+ * group's baseline never scans the other groups' observations). */
 struct dirty_hist {
     char *group;
-    int64_t day, expire_day;
-    unsigned bucket;
+    int64_t *day;
+    unsigned *bucket;
+    int64_t keep_days;       /* expire_day - day, as the detector asked */
+    size_t n, cap;
 };
 
 struct dead_field {
@@ -74,8 +78,8 @@ struct redis_state {
     size_t ndl, capdl;
     struct dirty_seen *ds;
     size_t nds, capds;
-    struct dirty_hist *dh;
-    size_t ndh, capdh;
+    struct fg_map dh;                /* group -> struct dirty_hist */
+    size_t ndh;                      /* observations in dh */
     struct dead_field *df;
     size_t ndf, capdf;
     struct fg_map ghist;            /* group -> struct group_hist, per batch */
@@ -238,8 +242,16 @@ static int load_line(struct redis_state *r, struct fg_person *p, const char *fie
 
 static void reset_batch(struct redis_state *r)
 {
-    for (size_t i = 0; i < r->ndh; i++)
-        free(r->dh[i].group);
+    for (size_t i = 0; i < r->dh.cap; i++)
+        if (r->dh.slots[i].key) {
+            struct dirty_hist *h = r->dh.slots[i].val;
+            free(h->day);
+            free(h->bucket);
+            free(h->group);
+            free(h);
+        }
+    fg_map_fini(&r->dh);
+    fg_map_init(&r->dh);
     for (size_t i = 0; i < r->ndf; i++) {
         free(r->df[i].psn);
         free(r->df[i].field);
@@ -402,8 +414,23 @@ static void rs_hist_add(struct fg_state *st, const char *group, int64_t day,
 {
     struct redis_state *r = (struct redis_state *)st;
 
-    FG_VEC_GROW(r->dh, r->ndh, r->capdh, 256);
-    r->dh[r->ndh++] = (struct dirty_hist){fg_strdup(group), day, expire_day, bucket};
+    struct dirty_hist *h = fg_map_get(&r->dh, group, strlen(group));
+
+    if (!h) {
+        h = fg_calloc(1, sizeof(*h));
+        h->group = fg_strdup(group);
+        fg_map_put(&r->dh, h->group, strlen(h->group), h);
+    }
+    if (h->n == h->cap) {
+        h->cap = h->cap ? h->cap * 2 : 8;
+        h->day = fg_realloc(h->day, h->cap * sizeof(*h->day));
+        h->bucket = fg_realloc(h->bucket, h->cap * sizeof(*h->bucket));
+    }
+    h->day[h->n] = day;
+    h->bucket[h->n++] = bucket;
+    if (expire_day - day > h->keep_days)
+        h->keep_days = expire_day - day;
+    r->ndh++;
 }
 
 static void ghist_add(struct group_hist *g, int64_t day, unsigned bucket, uint32_t count)
@@ -504,14 +531,12 @@ static uint64_t rs_hist_sum(struct fg_state *st, const char *group, int64_t from
         }
     /* Observations of this batch are not in Redis yet but count, exactly
      * as they would in the embedded store. */
-    for (size_t i = 0; i < r->ndh; i++) {
-        const struct dirty_hist *h = &r->dh[i];
-        if (h->day >= from && h->day <= to && strcmp(h->group, group) == 0 &&
-            h->bucket < FG_HIST_BUCKETS) {
-            counts[h->bucket]++;
+    const struct dirty_hist *h = fg_map_get(&r->dh, group, strlen(group));
+    for (size_t i = 0; h && i < h->n; i++)
+        if (h->day[i] >= from && h->day[i] <= to && h->bucket[i] < FG_HIST_BUCKETS) {
+            counts[h->bucket[i]]++;
             total++;
         }
-    }
     return total;
 }
 
@@ -620,26 +645,45 @@ static int rs_commit(struct fg_state *st)
         }
         sent += 5;
     }
-    for (size_t i = 0; i < r->ndh; i++) {
-        struct dirty_hist *h = &r->dh[i];
-        struct group_hist *g = fg_map_get(&r->ghist, h->group, strlen(h->group));
+    for (size_t s = 0; s < r->dh.cap; s++) {
+        struct dirty_hist *h = r->dh.slots[s].val;
+        struct group_hist *g;
+        int64_t newest = INT64_MIN;
+        if (!r->dh.slots[s].key)
+            continue;
+        g = fg_map_get(&r->ghist, h->group, strlen(h->group));
         hist_key(&key, r, h->group);
-        fg_buf_reset(&field);
-        fg_buf_printf(&field, "%" PRId64 ":%u", h->day, h->bucket);
-        redisAppendCommand(r->c, "HINCRBY %b %b 1", key.data, key.len, field.data, field.len);
+        for (size_t i = 0; i < h->n; i++) {
+            size_t same = 0, j;
+            /* One HINCRBY per distinct (day, bucket), by its count. */
+            for (j = 0; j < i && !(h->day[j] == h->day[i] && h->bucket[j] == h->bucket[i]); j++)
+                ;
+            if (j < i)
+                continue;
+            for (j = i; j < h->n; j++)
+                same += h->day[j] == h->day[i] && h->bucket[j] == h->bucket[i];
+            fg_buf_reset(&field);
+            fg_buf_printf(&field, "%" PRId64 ":%u", h->day[i], h->bucket[i]);
+            /* hiredis knows no %zu: pass the count as a string. */
+            char num[24];
+            snprintf(num, sizeof(num), "%zu", same);
+            redisAppendCommand(r->c, "HINCRBY %b %b %s", key.data, key.len, field.data,
+                               field.len, num);
+            sent++;
+            if (h->day[i] > newest)
+                newest = h->day[i];
+        }
         redisAppendCommand(r->c, "EXPIRE %b %" PRId64, key.data, key.len,
-                           (h->expire_day - h->day + 2) * FG_DAY);
-        sent += 2;
-        /* Days the statistic no longer reads go, once per group. */
+                           (h->keep_days + 2) * FG_DAY);
+        sent++;
+        /* Days the statistic no longer reads go. */
         for (size_t k = 0; g && k < g->n; k++)
-            if (g->day[k] < h->day - (h->expire_day - h->day) - 1) {
+            if (g->day[k] < newest - h->keep_days - 1) {
                 fg_buf_reset(&field);
                 fg_buf_printf(&field, "%" PRId64 ":%u", g->day[k], g->bucket[k]);
                 redisAppendCommand(r->c, "HDEL %b %b", key.data, key.len, field.data,
                                    field.len);
                 sent++;
-                g->count[k] = 0;
-                g->day[k] = INT64_MAX;   /* deleted: never again */
             }
     }
     redisAppendCommand(r->c, "EXEC");
@@ -686,7 +730,7 @@ static void rs_destroy(struct fg_state *st)
     free(r->dl);
     free(r->dlp);
     free(r->ds);
-    free(r->dh);
+    fg_map_fini(&r->dh);
     free(r->df);
     free(r->host);
     free(r->unix_socket);
@@ -736,6 +780,7 @@ struct fg_state *fg_state_redis_new(const struct fg_redis_opts *o, char *err, si
         r->o.connect_timeout_ms = 2000;
     r->mem = fg_state_memory_new();
     fg_map_init(&r->ghist);
+    fg_map_init(&r->dh);
     r->watermark = INT64_MIN / 4;
     r->backoff = 0.1;
     try_connect(r);

@@ -1,0 +1,98 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Live benchmark on one machine: the dev broker (librdkafka mock cluster)
+# and a real redis-server on loopback, the daemon with every detector on.
+#   1. as fast as possible: sustained fee lines/s, Redis round trips per
+#      event, CPU seconds per 10k lines;
+#   2. at a fixed rate (default 10k lines/s): p50/p99/p999 event-to-alert
+#      latency (alert detected_at minus the claim message's timestamp);
+#   3. memory of the daemon (RSS) and of Redis per 100k persons in state.
+# Usage: bench/live.sh [LINES] [RATE]   (defaults 300000 and 10000)
+set -eu
+cd "$(dirname "$0")/.."
+LINES=${1:-300000}
+RATE=${2:-10000}
+BUILD=${BUILD:-build-bench}
+. tests/scripts/lib.sh
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/fg-live-bench.XXXXXX")
+cleanup() {
+    [ -n "${FGPID:-}" ] && kill "$FGPID" 2>/dev/null
+    [ -n "${BPID:-}" ] && kill "$BPID" 2>/dev/null
+    stop_redis
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DFG_BUILD_TESTS=OFF >/dev/null
+cmake --build "$BUILD" -j "$(nproc)" >/dev/null
+python3 tools/fg_gen.py --seed 3 --lines "$LINES" --days 20 --out "$tmp/stream.jsonl" \
+    --truth "$tmp/truth.csv" --quiet
+persons=$(python3 -c 'import json,sys
+print(len({json.loads(l)["psn_no"] for l in open(sys.argv[1])}))' "$tmp/stream.jsonl")
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "stream: $LINES fee lines, $(wc -l <"$tmp/stream.jsonl") events, $persons persons"
+
+metric() { curl -s "127.0.0.1:$MPORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+
+run_phase() {   # run_phase NAME RATE
+    start_redis "$tmp"
+    redis_base=$(redis-cli -p "$REDIS_PORT" info memory | awk -F: '/^used_memory:/ { print $2 }' | tr -d '\r')
+    "$BUILD/fundguard-devbroker" --partitions 64 >"$tmp/broker.out" 2>"$tmp/broker.err" &
+    BPID=$!
+    wait_until 10 test -s "$tmp/broker.out"
+    BOOT=$(head -1 "$tmp/broker.out")
+    MPORT=$(free_port)
+    "$BUILD/fundguard" run -c config/fundguard.json --set kafka.bootstrap_servers="\"$BOOT\"" \
+        --set redis.port="$REDIS_PORT" --set metrics.listen="\"127.0.0.1:$MPORT\"" \
+        --set kafka.batch_size=2000 2>"$tmp/daemon.$1.log" &
+    FGPID=$!
+    wait_until 20 curl -sf "127.0.0.1:$MPORT/metrics"
+    events=$(wc -l <"$tmp/stream.jsonl")
+    cpu0=$(awk '{ print $14 + $15 }' "/proc/$FGPID/stat")
+    t0=$(date +%s.%N)
+    "$BUILD/bench/produce" "$BOOT" claims "$tmp/stream.jsonl" "$2" >"$tmp/produce.$1.txt"
+    wait_until 600 sh -c "[ \"\$(curl -s 127.0.0.1:$MPORT/metrics | awk '\$1 == \"fundguard_events_total\" { print \$2 }')\" = $events ]" ||
+        { echo "daemon did not consume all $events events"; tail "$tmp/daemon.$1.log"; exit 1; }
+    t1=$(date +%s.%N)
+    cpu1=$(awk '{ print $14 + $15 }' "/proc/$FGPID/stat")
+    rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$FGPID/status")
+    rt=$(metric fundguard_redis_round_trips_total)
+    redis_used=$(redis-cli -p "$REDIS_PORT" info memory | awk -F: '/^used_memory:/ { print $2 }' | tr -d '\r')
+    tick=$(getconf CLK_TCK)
+    cat "$tmp/produce.$1.txt"
+    awk -v n="$LINES" -v ev="$events" -v t0="$t0" -v t1="$t1" -v c0="$cpu0" -v c1="$cpu1" \
+        -v tick="$tick" -v rt="$rt" -v rss="$rss" -v ru="$redis_used" -v rb="$redis_base" \
+        -v p="$persons" -v name="$1" 'BEGIN {
+        printf "%s: %d lines in %.2f s = %.0f lines/s; redis round trips/event %.4f; " \
+               "daemon CPU %.2f s per 10k lines\n", name, n, t1 - t0, n / (t1 - t0), rt / ev,
+               (c1 - c0) / tick / (n / 10000)
+        printf "%s: memory per 100k persons: daemon RSS %.1f MiB, redis %.1f MiB\n", name,
+               rss / 1024 * 100000 / p, (ru - rb) / 1048576 * 100000 / p }'
+    kcat -C -b "$BOOT" -t claims -e -q -f '%p %o %T\n' >"$tmp/claims.$1.ts"
+    kcat -C -b "$BOOT" -t alerts -e -q >"$tmp/alerts.$1.jsonl"
+    kill "$FGPID"; wait "$FGPID" || true; FGPID=
+    kill "$BPID"; wait "$BPID" 2>/dev/null || true; BPID=
+    stop_redis
+}
+
+run_phase max 0
+run_phase rate "$RATE"
+python3 - "$tmp/claims.rate.ts" "$tmp/alerts.rate.jsonl" "$RATE" <<'PY'
+import datetime, json, sys
+ts = {}
+for l in open(sys.argv[1]):
+    p, o, t = l.split()
+    ts[(int(p), int(o))] = int(t)
+lat = []
+for l in open(sys.argv[2]):
+    a = json.loads(l)
+    src = a["source"]
+    at = datetime.datetime.fromisoformat(a["detected_at"]).timestamp() * 1000
+    t = ts.get((src["partition"], src["offset"]))
+    if t is not None:
+        lat.append(at - t)
+lat.sort()
+q = lambda f: lat[min(len(lat) - 1, int(f * len(lat)))]
+print("rate %s lines/s: event-to-alert latency over %d alerts: p50 %.1f ms, p99 %.1f ms, "
+      "p999 %.1f ms" % (sys.argv[3], len(lat), q(0.5), q(0.99), q(0.999)))
+PY
