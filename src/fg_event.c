@@ -206,6 +206,70 @@ static int parse_line(struct pctx *p, json_t *obj, struct fg_line *l)
     return 0;
 }
 
+/* The claim's strings point into the Jansson tree. Copy the claim, its
+ * lines and every string into one allocation so the tree can go at once:
+ * the parse thread frees what it allocated (cheap), and the claim is one
+ * block wherever it is freed. */
+#define CLAIM_STRS(c)                                                          \
+    &(c)->event_type_text, &(c)->event_id, &(c)->psn_no, &(c)->fixmedins_code, \
+        &(c)->hosp_lv, &(c)->mdtrtarea_admvs, &(c)->setl_id, &(c)->init_setl_id, \
+        &(c)->mdtrt_id, &(c)->gend, &(c)->insutype, &(c)->med_type
+#define LINE_STRS(l)                                                           \
+    &(l)->feedetl_sn, &(l)->init_feedetl_sn, &(l)->hilist_code, &(l)->hilist_name, \
+        &(l)->list_type, &(l)->med_chrgitm_type, &(l)->chrgitm_lv,             \
+        &(l)->lmt_used_flag, &(l)->hosp_appr_flag
+
+static size_t strs_size(const char **const *v, size_t n)
+{
+    size_t t = 0;
+    for (size_t i = 0; i < n; i++)
+        t += *v[i] ? strlen(*v[i]) + 1 : 0;
+    return t;
+}
+
+static char *strs_copy(const char **const *v, size_t n, char *dst)
+{
+    for (size_t i = 0; i < n; i++)
+        if (*v[i]) {
+            size_t k = strlen(*v[i]) + 1;
+            memcpy(dst, *v[i], k);
+            *(const char **)v[i] = dst;
+            dst += k;
+        }
+    return dst;
+}
+
+static struct fg_claim *flatten(struct fg_claim *c)
+{
+    const char **cs[] = {CLAIM_STRS(c)};
+    size_t total = sizeof(*c) + c->nlines * sizeof(*c->lines) + strs_size(cs, 12);
+    struct fg_claim *f;
+    char *p;
+
+    for (size_t i = 0; i < c->nlines; i++) {
+        const char **ls[] = {LINE_STRS(&c->lines[i])};
+        total += strs_size(ls, 9);
+    }
+    f = fg_malloc(total);
+    *f = *c;
+    f->lines = (struct fg_line *)(void *)(f + 1);
+    if (c->nlines)
+        memcpy(f->lines, c->lines, c->nlines * sizeof(*c->lines));
+    p = (char *)(f->lines + c->nlines);
+    {
+        const char **fs[] = {CLAIM_STRS(f)};
+        p = strs_copy(fs, 12, p);
+    }
+    for (size_t i = 0; i < f->nlines; i++) {
+        const char **ls[] = {LINE_STRS(&f->lines[i])};
+        p = strs_copy(ls, 9, p);
+    }
+    f->root = NULL;
+    free(c->lines);
+    free(c);
+    return f;
+}
+
 int fg_claim_parse(const char *buf, size_t len, struct fg_claim **out,
                    char *why, size_t why_size)
 {
@@ -300,7 +364,8 @@ int fg_claim_parse(const char *buf, size_t len, struct fg_claim **out,
                 goto fail;
         }
     }
-    *out = c;
+    *out = flatten(c);
+    json_decref(root);
     return 0;
 
 fail:
@@ -314,9 +379,6 @@ fail:
 
 void fg_claim_free(struct fg_claim *c)
 {
-    if (!c)
-        return;
-    json_decref((json_t *)c->root);
-    free(c->lines);
+    /* One block: the claim, its lines and its strings (see flatten). */
     free(c);
 }

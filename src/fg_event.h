@@ -2,8 +2,8 @@
  *
  * fg_event.h: the claim event nhsa.claim.v1 (CONTRACT §2) as a C struct.
  *
- * Ownership: every string in a parsed claim is borrowed from the Jansson
- * tree the claim holds (claim->root); it lives until fg_claim_free().
+ * Ownership: a parsed claim is one allocation holding the struct, its
+ * lines and every string; it lives until fg_claim_free().
  * Detectors must not keep pointers into a claim after check() returns.
  */
 #ifndef FG_EVENT_H
@@ -74,7 +74,7 @@ struct fg_claim {
     unsigned has;
     struct fg_line *lines;
     size_t nlines;
-    void *root;                   /* json_t *, owns every string above */
+    void *root;                   /* NULL once parsed: nothing else to own */
 };
 
 /**
