@@ -31,6 +31,7 @@
 #include <librdkafka/rdkafka.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -484,6 +485,31 @@ static void store_offsets(struct daemon *d, rd_kafka_message_t **msgs, size_t n)
     rd_kafka_topic_partition_list_destroy(l);
 }
 
+struct parse_job {
+    rd_kafka_message_t **msgs;
+    size_t from, to;
+    struct fg_claim **claims;   /* [to - from], NULL where invalid */
+    char (*why)[256];
+};
+
+static void *parse_range(void *arg)
+{
+    struct parse_job *j = arg;
+    size_t n = j->to - j->from;
+
+    j->claims = fg_calloc(n ? n : 1, sizeof(*j->claims));
+    j->why = fg_calloc(n ? n : 1, sizeof(*j->why));
+    for (size_t i = 0; i < n; i++) {
+        rd_kafka_message_t *m = j->msgs[j->from + i];
+        if (m->len > (64u << 20))
+            snprintf(j->why[i], sizeof(j->why[i]), "event too large: %zu bytes", m->len);
+        else if (fg_claim_parse(m->payload ? m->payload : "", m->len, &j->claims[i], j->why[i],
+                                sizeof(j->why[i])))
+            j->claims[i] = NULL;
+    }
+    return NULL;
+}
+
 static void process_batch(struct daemon *d, rd_kafka_message_t **msgs, size_t n)
 {
     struct fg_claim **claims = fg_calloc(n, sizeof(*claims));
@@ -493,22 +519,34 @@ static void process_batch(struct daemon *d, rd_kafka_message_t **msgs, size_t n)
     double t0 = now_s(), backoff = 0.1;
     int rc;
 
+    /* Parse on two cores: a helper thread takes the second half. Results
+     * are merged in message order, so judging order is unchanged. */
+    struct parse_job jobs[2] = {{msgs, 0, n / 2, NULL, NULL}, {msgs, n / 2, n, NULL, NULL}};
+    pthread_t helper;
+    int threaded = n >= 64 && pthread_create(&helper, NULL, parse_range, &jobs[1]) == 0;
+    parse_range(&jobs[0]);
+    if (threaded)
+        pthread_join(helper, NULL);
+    else
+        parse_range(&jobs[1]);
     for (size_t i = 0; i < n; i++) {
+        struct parse_job *j = &jobs[i < n / 2 ? 0 : 1];
+        size_t k = i - j->from;
         rd_kafka_message_t *m = msgs[i];
-        char *why = bad[nbad].why;
-        size_t wsize = sizeof(bad[nbad].why);
-        if (m->len > (64u << 20)) {
-            snprintf(why, wsize, "event too large: %zu bytes", m->len);
-        } else if (fg_claim_parse(m->payload ? m->payload : "", m->len, &claims[nc], why,
-                                  wsize) == 0) {
-            srcs[nc] = (struct fg_alert_source){.topic = rd_kafka_topic_name(m->rkt),
-                                                .partition = m->partition,
-                                                .offset = m->offset};
-            nc++;
-            continue;
+        if (j->claims[k]) {
+            claims[nc] = j->claims[k];
+            srcs[nc++] = (struct fg_alert_source){.topic = rd_kafka_topic_name(m->rkt),
+                                                  .partition = m->partition,
+                                                  .offset = m->offset};
+        } else {
+            bad[nbad].m = m;
+            memcpy(bad[nbad++].why, j->why[k], sizeof(bad[0].why));
+            d->quarantined++;
         }
-        bad[nbad++].m = m;
-        d->quarantined++;
+    }
+    for (int k = 0; k < 2; k++) {
+        free(jobs[k].claims);
+        free(jobs[k].why);
     }
     while ((rc = attempt(d, bad, nbad, claims, srcs, nc)) != FG_OK && !g_stop) {
         d->batch_retries++;
@@ -588,6 +626,7 @@ static int run(struct daemon *d)
     double last_stats = now_s();
     struct sigaction sa = {0};
 
+    json_object_seed(0);   /* seed Jansson's hash once, before parse threads */
     backend = fg_config_str(d->app.cfg, "state.backend", "redis", err, sizeof(err));
     if (!backend ||
         fg_config_int(d->app.cfg, "state.lateness_seconds", 86400, 0, 30LL * 86400,
