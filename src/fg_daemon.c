@@ -115,6 +115,10 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         fg_log_info("msg=\"partitions assigned\" count=%d", parts->cnt);
         rd_kafka_assign(rk, parts);
+        /* librdkafka remembers a pause on the partition object across a
+         * revoke and a new assignment: resume explicitly, or partitions
+         * paused during a retried batch would stay paused for good. */
+        rd_kafka_resume_partitions(rk, parts);
         d->paused = 0;
     } else {
         fg_log_info("msg=\"partitions revoked\" count=%d", parts->cnt);
@@ -551,13 +555,17 @@ static void process_batch(struct daemon *d, rd_kafka_message_t **msgs, size_t n)
     while ((rc = attempt(d, bad, nbad, claims, srcs, nc)) != FG_OK && !g_stop) {
         d->batch_retries++;
         set_paused(d, 1);
-        /* Keep the group membership alive while we wait: poll the paused
-         * consumer (it returns no messages for paused partitions). */
-        rd_kafka_message_t *extra = rd_kafka_consumer_poll(d->consumer, (int)(backoff * 1000));
-        if (extra) {
-            /* Fetched before the pause took effect: it will be redelivered,
-             * because its offset is never stored. */
-            rd_kafka_message_destroy(extra);
+        /* Wait out the backoff in short slices: keep the group membership
+         * alive (poll the paused consumer: it returns no messages for
+         * paused partitions) and keep answering metrics scrapes. */
+        for (double until = now_s() + backoff; now_s() < until && !g_stop;) {
+            metrics_serve(d);
+            rd_kafka_message_t *extra = rd_kafka_consumer_poll(d->consumer, 100);
+            if (extra) {
+                /* Fetched before the pause took effect: it will be
+                 * redelivered, because its offset is never stored. */
+                rd_kafka_message_destroy(extra);
+            }
         }
         backoff = backoff * 2 > 5 ? 5 : backoff * 2;
     }
