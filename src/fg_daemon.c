@@ -69,6 +69,9 @@ struct daemon {
     char *last_stats_json;   /* librdkafka statistics, for lag */
     int metrics_fd;
     int paused;
+    int retrying;                 /* inside a batch's retry back-off */
+    rd_kafka_message_t **carry;   /* fetched during a back-off: next batch */
+    size_t ncarry, capcarry;
 };
 
 /* ---- librdkafka callbacks ---- */
@@ -116,10 +119,15 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         fg_log_info("msg=\"partitions assigned\" count=%d", parts->cnt);
         rd_kafka_assign(rk, parts);
         /* librdkafka remembers a pause on the partition object across a
-         * revoke and a new assignment: resume explicitly, or partitions
-         * paused during a retried batch would stay paused for good. */
-        rd_kafka_resume_partitions(rk, parts);
-        d->paused = 0;
+         * revoke and a new assignment, so set the state explicitly: paused
+         * while a batch is being retried, running otherwise. */
+        if (d->retrying) {
+            rd_kafka_pause_partitions(rk, parts);
+            d->paused = 1;
+        } else {
+            rd_kafka_resume_partitions(rk, parts);
+            d->paused = 0;
+        }
     } else {
         fg_log_info("msg=\"partitions revoked\" count=%d", parts->cnt);
         rd_kafka_commit(rk, NULL, 0);
@@ -554,6 +562,7 @@ static void process_batch(struct daemon *d, rd_kafka_message_t **msgs, size_t n)
     }
     while ((rc = attempt(d, bad, nbad, claims, srcs, nc)) != FG_OK && !g_stop) {
         d->batch_retries++;
+        d->retrying = 1;
         set_paused(d, 1);
         /* Wait out the backoff in short slices: keep the group membership
          * alive (poll the paused consumer: it returns no messages for
@@ -561,14 +570,19 @@ static void process_batch(struct daemon *d, rd_kafka_message_t **msgs, size_t n)
         for (double until = now_s() + backoff; now_s() < until && !g_stop;) {
             metrics_serve(d);
             rd_kafka_message_t *extra = rd_kafka_consumer_poll(d->consumer, 100);
-            if (extra) {
-                /* Fetched before the pause took effect: it will be
-                 * redelivered, because its offset is never stored. */
+            if (extra && extra->err) {
                 rd_kafka_message_destroy(extra);
+            } else if (extra) {
+                /* Fetched before the pause took effect: never dropped
+                 * (later offsets of its partition would be stored past
+                 * it); it opens the next batch. */
+                FG_VEC_GROW(d->carry, d->ncarry, d->capcarry, 64);
+                d->carry[d->ncarry++] = extra;
             }
         }
         backoff = backoff * 2 > 5 ? 5 : backoff * 2;
     }
+    d->retrying = 0;
     if (rc == FG_OK) {
         store_offsets(d, msgs, n);
         set_paused(d, 0);
@@ -702,9 +716,22 @@ static int run(struct daemon *d)
 
     msgs = fg_calloc((size_t)d->batch_size, sizeof(*msgs));
     while (!g_stop) {
-        ssize_t got = rd_kafka_consume_batch_queue(d->queue, (int)d->batch_ms, msgs,
-                                                   (size_t)d->batch_size);
+        ssize_t got;
         size_t n = 0;
+        if (d->ncarry) {
+            /* Messages fetched during a back-off go first, in order. */
+            rd_kafka_message_t **carry = d->carry;
+            size_t ncarry = d->ncarry;
+            d->carry = NULL;
+            d->ncarry = d->capcarry = 0;
+            process_batch(d, carry, ncarry);
+            for (size_t i = 0; i < ncarry; i++)
+                rd_kafka_message_destroy(carry[i]);
+            free(carry);
+            continue;
+        }
+        got = rd_kafka_consume_batch_queue(d->queue, (int)d->batch_ms, msgs,
+                                           (size_t)d->batch_size);
         for (ssize_t i = 0; i < got; i++) {
             if (msgs[i]->err) {
                 if (msgs[i]->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
@@ -759,6 +786,10 @@ int fg_cmd_run(int argc, char **argv)
     rc = fg_app_open(&d.app, d.config, d.sets, d.nsets, 1);
     if (rc == FG_EXIT_OK)
         rc = run(&d);
+    /* Messages must go before the handle that fetched them. */
+    for (size_t i = 0; i < d.ncarry; i++)
+        rd_kafka_message_destroy(d.carry[i]);
+    free(d.carry);
     if (d.consumer)
         rd_kafka_destroy(d.consumer);
     if (d.producer)
