@@ -5,7 +5,7 @@
 # installed, so it is cheap to call again.
 set -eu
 PKGS="build-essential cmake pkg-config python3 zlib1g-dev libjansson-dev \
-librdkafka-dev libhiredis-dev libcmocka-dev redis-server kcat valgrind"
+librdkafka-dev libhiredis-dev libcmocka-dev redis-server kcat valgrind curl"
 
 missing=""
 for p in $PKGS; do
