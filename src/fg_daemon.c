@@ -458,6 +458,7 @@ static int attempt(struct daemon *d, const struct bad_event *bad, size_t nbad,
     int rc;
 
     d->dr_failed = 0;
+    fg_engine_stats_checkpoint(d->eng);
     /* Dead letters go out on every attempt: a duplicate in the DLQ topic
      * is harmless, a missing one is not. */
     for (size_t i = 0; i < nbad; i++)
@@ -475,6 +476,8 @@ static int attempt(struct daemon *d, const struct bad_event *bad, size_t nbad,
         rc = fg_engine_batch_commit(d->eng);
     else
         fg_engine_batch_abort(d->eng);
+    if (rc != FG_OK)
+        fg_engine_stats_rollback(d->eng);   /* the retry counts it once */
     return rc;
 }
 

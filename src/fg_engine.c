@@ -19,6 +19,8 @@ struct fg_ctx {
 };
 
 struct fg_engine {
+    struct fg_engine_stats saved;   /* checkpoint of stats (rules copied) */
+    struct fg_rule_stat *saved_rules;
     struct fg_detectors *ds;
     const struct fg_pack *pack;
     struct fg_state *st;
@@ -60,6 +62,7 @@ void fg_engine_free(struct fg_engine *e)
 {
     if (!e)
         return;
+    free(e->saved_rules);
     free(e->stats.rules);
     free(e->cur);
     fg_buf_fini(&e->out);
@@ -423,4 +426,23 @@ void fg_engine_set_detectors(struct fg_engine *e, struct fg_detectors *ds,
 {
     e->ds = ds;
     e->pack = pack;
+}
+
+void fg_engine_stats_checkpoint(struct fg_engine *e)
+{
+    e->saved = e->stats;
+    e->saved_rules = fg_realloc(e->saved_rules,
+                                (e->stats.nrules ? e->stats.nrules : 1) * sizeof(*e->saved_rules));
+    memcpy(e->saved_rules, e->stats.rules, e->stats.nrules * sizeof(*e->saved_rules));
+}
+
+void fg_engine_stats_rollback(struct fg_engine *e)
+{
+    struct fg_rule_stat *rules = e->stats.rules;
+
+    if (!e->saved_rules)
+        return;
+    memcpy(rules, e->saved_rules, e->stats.nrules * sizeof(*rules));
+    e->stats = e->saved;
+    e->stats.rules = rules;
 }

@@ -80,6 +80,11 @@ void fg_engine_batch_abort(struct fg_engine *e);
 void fg_engine_set_detectors(struct fg_engine *e, struct fg_detectors *ds,
                              const struct fg_pack *pack);
 
+/** Save the counters before a batch, and put them back when the batch is
+ * abandoned for a retry, so a retried batch is counted once. */
+void fg_engine_stats_checkpoint(struct fg_engine *e);
+void fg_engine_stats_rollback(struct fg_engine *e);
+
 const struct fg_engine_stats *fg_engine_stats(const struct fg_engine *e);
 
 #endif

@@ -143,9 +143,11 @@ static int flush_batch(struct fg_engine *eng, struct fg_claim **batch,
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
         fg_buf_reset(&pd->buf);
+        fg_engine_stats_checkpoint(eng);
         rc = fg_engine_process_batch(eng, batch, srcs, *n);
         if (rc != FG_EAGAIN)
             break;
+        fg_engine_stats_rollback(eng);   /* the retry counts the batch once */
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (now.tv_sec - t0.tv_sec >= retry_seconds)
             break;

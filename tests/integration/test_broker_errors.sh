@@ -42,6 +42,9 @@ retries=$(metric fundguard_batch_retries_total)
 it_log "drained: events_total $(metric fundguard_events_total), batch_retries_total $retries"
 grep -q 'delivery failed' "$DAEMON_LOG" || it_fail "no delivery failure seen: the Produce errors missed the daemon"
 [ "$retries" -gt 0 ] || it_fail "failed deliveries did not make the batch retry"
+# A retried batch is counted once (regression: events_total counted attempts).
+ev=$(metric fundguard_events_total)
+[ "$ev" -eq $N ] || it_fail "events_total $ev after $retries batch retries, expected exactly $N"
 compare_alerts "$IT/replay.jsonl"
 dlq=$(topic_count claims.dlq)
 [ "$dlq" -eq 0 ] || it_fail "$dlq dead letters for a clean stream"
