@@ -2352,7 +2352,10 @@ class Generator:
         self.nm_close(v)
         return True
 
-    def nm_overcap_moved(self, day):
+    def nm_drug_probe(self, day, build, rule, name):
+        """Near miss on one outpatient drug line: try up to 6 candidates,
+        build(v, ci) makes the line, keep the first that add_probe accepts
+        as not firing `rule`."""
         v = self.nm_visit(day, n=2)
         if v is None:
             return False
@@ -2362,34 +2365,29 @@ class Generator:
             ci = self.pick(cands)
             if ci is None:
                 break
-            L = self.make_line(v, ci, v.t, 2 * CNT1)
-            L.uplmt = L.pric * 9 // 10 // 10000 * 10000
-            L.overlmt = fee_of(L.pric - L.uplmt, L.cnt)
-            L.inscp = L.fee - L.overlmt
-            if self.add_probe(v, L, "PRICE-OVER-CAP"):
-                self.nm("over_cap_moved_to_overlmt_amt")
+            if self.add_probe(v, build(v, ci), rule):
+                self.nm(name)
                 break
         self.nm_close(v)
         return True
 
+    def nm_overcap_moved(self, day):
+        def build(v, ci):
+            L = self.make_line(v, ci, v.t, 2 * CNT1)
+            L.uplmt = L.pric * 9 // 10 // 10000 * 10000
+            L.overlmt = fee_of(L.pric - L.uplmt, L.cnt)
+            L.inscp = L.fee - L.overlmt
+            return L
+        return self.nm_drug_probe(day, build, "PRICE-OVER-CAP",
+                                  "over_cap_moved_to_overlmt_amt")
+
     def nm_arith_rounding(self, day):
-        v = self.nm_visit(day, n=2)
-        if v is None:
-            return False
-        pc = self.pclass(v.P, day)
-        cands = self.candidates(v.inst, "drug", pc, "op")
-        for _ in range(6):
-            ci = self.pick(cands)
-            if ci is None:
-                break
+        def build(v, ci):
             # x.xx1667 x 3 = x.xx5001: the fee is rounded by 0.004999
             pric = self.inst_price(v.inst, ci) + 1667
-            L = self.make_line(v, ci, v.t, 3 * CNT1, pric)
-            if self.add_probe(v, L, "PRICE-ARITH"):
-                self.nm("fee_rounded_from_six_decimal_price")
-                break
-        self.nm_close(v)
-        return True
+            return self.make_line(v, ci, v.t, 3 * CNT1, pric)
+        return self.nm_drug_probe(day, build, "PRICE-ARITH",
+                                  "fee_rounded_from_six_decimal_price")
 
     def nm_cap_at_limit(self, day):
         codes = [c for c in self.cap_codes if c.cap_hour and
