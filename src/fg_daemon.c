@@ -314,6 +314,17 @@ static void metrics_text(struct daemon *d, struct fg_buf *b)
     fg_buf_printf(b, "# TYPE fundguard_redis_round_trips_total counter\n"
                      "fundguard_redis_round_trips_total %llu\n",
                   (unsigned long long)d->st->round_trips);
+    fg_buf_printf(b, "# HELP fundguard_redis_round_trip_seconds Time spent waiting on Redis "
+                     "round trips (sum) and their number (count).\n"
+                     "# TYPE fundguard_redis_round_trip_seconds summary\n"
+                     "fundguard_redis_round_trip_seconds_sum %.6f\n"
+                     "fundguard_redis_round_trip_seconds_count %llu\n",
+                  d->st->rt_seconds, (unsigned long long)d->st->round_trips);
+    fg_buf_printf(b, "# HELP fundguard_redis_commit_conflicts_total Batch commits aborted "
+                     "because another worker wrote one of their persons first.\n"
+                     "# TYPE fundguard_redis_commit_conflicts_total counter\n"
+                     "fundguard_redis_commit_conflicts_total %llu\n",
+                  (unsigned long long)d->st->conflicts);
     fg_buf_printf(b, "# TYPE fundguard_batch_retries_total counter\n"
                      "fundguard_batch_retries_total %llu\n",
                   (unsigned long long)d->batch_retries);

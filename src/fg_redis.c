@@ -272,6 +272,36 @@ static void reset_batch(struct redis_state *r)
     fg_state_memory_clear_persons(r->mem);
 }
 
+/* Appends UNWATCH and one WATCH over the line hashes of persons[0..n). */
+static void watch_persons(struct redis_state *r, struct fg_buf *key, const char **persons,
+                          size_t n)
+{
+    const char **argv = fg_malloc((n + 1) * sizeof(*argv));
+    size_t *argl = fg_malloc((n + 1) * sizeof(*argl));
+    struct fg_buf all;
+
+    fg_buf_init(&all);
+    for (size_t i = 0; i < n; i++) {
+        key_of(key, r, 'L', persons[i]);
+        fg_buf_append(&all, key->data, key->len + 1);
+    }
+    argv[0] = "WATCH";
+    argl[0] = 5;
+    for (size_t i = 0, off = 0; i < n; i++) {
+        argv[i + 1] = all.data + off;
+        argl[i + 1] = strlen(argv[i + 1]);
+        off += argl[i + 1] + 1;
+    }
+    redisAppendCommand(r->c, "UNWATCH");
+    if (n)
+        redisAppendCommandArgv(r->c, (int)(n + 1), argv, argl);
+    else
+        redisAppendCommand(r->c, "PING");   /* keeps the reply count fixed */
+    fg_buf_fini(&all);
+    free(argl);
+    free(argv);
+}
+
 static int rs_begin(struct fg_state *st, const char *const *psn, size_t n)
 {
     struct redis_state *r = (struct redis_state *)st;
@@ -279,6 +309,7 @@ static int rs_begin(struct fg_state *st, const char *const *psn, size_t n)
     struct fg_buf key;
     char cutbuf[32];
     size_t sent = 0;
+    double t0 = 0;
     int rc = 0;
 
     reset_batch(r);
@@ -297,6 +328,15 @@ static int rs_begin(struct fg_state *st, const char *const *psn, size_t n)
         if (j == nu)
             uniq[nu++] = psn[i];
     }
+    /* Optimistic concurrency. The read (here) and the write (commit) of a
+     * person's state are split by the detector run, so they cannot be one
+     * Lua step. WATCH makes them one transaction: every commit touching a
+     * person writes its line hash (the #wm field), so if another worker
+     * committed for one of our persons in between (a zombie consumer
+     * after a rebalance), our EXEC aborts and the batch is re-run on the
+     * state it wrote. UNWATCH first drops watches of an abandoned batch. */
+    watch_persons(r, &key, uniq, nu);
+    sent += 2;
     for (size_t i = 0; i < nu; i++) {
         key_of(&key, r, 'L', uniq[i]);
         redisAppendCommand(r->c, "HGETALL %b", key.data, key.len);
@@ -310,6 +350,17 @@ static int rs_begin(struct fg_state *st, const char *const *psn, size_t n)
     }
     st->round_trips++;
     st->commands += sent;
+    t0 = mono();
+    for (int k = 0; k < 2; k++) {
+        redisReply *rep = NULL;
+        if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !command_ok(rep)) {
+            freeReplyObject(rep);
+            disconnect(r, r->c && r->c->err ? r->c->errstr : "WATCH failed");
+            rc = FG_EAGAIN;
+            goto out;
+        }
+        freeReplyObject(rep);
+    }
     for (size_t i = 0; i < nu; i++) {
         struct fg_person *p = r->mem->ops->person(r->mem, uniq[i]);
         for (int k = 0; k < 3; k++) {
@@ -346,6 +397,7 @@ static int rs_begin(struct fg_state *st, const char *const *psn, size_t n)
         }
     }
 out:
+    st->rt_seconds += mono() - t0;
     free(uniq);
     fg_buf_fini(&key);
     if (rc)
@@ -458,6 +510,7 @@ static int fetch_groups(struct redis_state *r, const char *const *groups, size_t
     struct fg_buf key;
     const char **want = fg_malloc((n ? n : 1) * sizeof(*want));
     size_t nw = 0;
+    double t0;
     int rc = 0;
 
     if (!r->c) {
@@ -476,6 +529,7 @@ static int fetch_groups(struct redis_state *r, const char *const *groups, size_t
         r->base.round_trips++;
         r->base.commands += nw;
     }
+    t0 = mono();
     for (size_t i = 0; i < nw; i++) {
         redisReply *rep = NULL;
         if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep ||
@@ -500,6 +554,8 @@ static int fetch_groups(struct redis_state *r, const char *const *groups, size_t
         fg_map_put(&r->ghist, g->group, strlen(g->group), g);
         freeReplyObject(rep);
     }
+    if (nw)
+        r->base.rt_seconds += mono() - t0;
     fg_buf_fini(&key);
     free(want);
     if (rc)
@@ -580,6 +636,7 @@ static int rs_commit(struct fg_state *st)
     struct fg_person **touched = NULL;
     size_t nt = 0, capt = 0, sent = 0;
     int64_t cut = r->watermark - r->o.lateness;
+    double t0;
     int rc = 0;
 
     if (r->failed || !r->c) {
@@ -690,6 +747,7 @@ static int rs_commit(struct fg_state *st)
     sent++;
     st->round_trips++;
     st->commands += sent;
+    t0 = mono();
     for (size_t i = 0; i < sent; i++) {
         redisReply *rep = NULL;
         if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep) {
@@ -697,13 +755,21 @@ static int rs_commit(struct fg_state *st)
             rc = FG_EAGAIN;
             break;
         }
-        if (i == sent - 1 && (rep->type != REDIS_REPLY_ARRAY)) {
+        if (i == sent - 1 && rep->type == REDIS_REPLY_NIL) {
+            /* A watched person changed since the load: nothing was
+             * written; the caller re-runs the batch on the new state. */
+            fg_log_warn("msg=\"redis commit conflict: another worker wrote a person of "
+                        "this batch; re-running it\"");
+            st->conflicts++;
+            rc = FG_EAGAIN;
+        } else if (i == sent - 1 && rep->type != REDIS_REPLY_ARRAY) {
             fg_log_error("msg=\"redis EXEC failed\" error=\"%s\"",
-                         rep->type == REDIS_REPLY_ERROR ? rep->str : "transaction aborted");
+                         rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
             rc = FG_EAGAIN;
         }
         freeReplyObject(rep);
     }
+    st->rt_seconds += mono() - t0;
     free(touched);
     fg_buf_fini(&key);
     fg_buf_fini(&field);

@@ -69,6 +69,8 @@ struct fg_state {
     const struct fg_state_ops *ops;
     uint64_t round_trips;   /* to a remote store; 0 for memory */
     uint64_t commands;
+    uint64_t conflicts;     /* commits aborted: another worker wrote first */
+    double rt_seconds;      /* wall time waiting on round trips */
 };
 
 /** Options of the Redis backend (CONTRACT §6 redis.*). */

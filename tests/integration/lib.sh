@@ -61,6 +61,14 @@ it_cleanup() {
     [ -n "${BROKER_PID:-}" ] && { kill "$BROKER_PID" 2>/dev/null; wait "$BROKER_PID" 2>/dev/null; }
     exec 3>&-
     stop_redis
+    # A sanitizer report in any daemon or broker log fails the test, even
+    # from a process that was killed afterwards.
+    if grep -l -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
+        "$IT"/daemon.*.log "$IT"/broker.err "$IT"/*.log 2>/dev/null; then
+        echo "FAIL: $IT_NAME: sanitizer report in the logs above"
+        IT_OK=0
+        rc=1
+    fi
     if [ "$IT_OK" = 1 ] && [ -z "${FG_KEEP:-}" ]; then
         rm -rf "$IT"
     else

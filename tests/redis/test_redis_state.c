@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * test_redis_state.c: the Redis backend against a real redis-server
+ * (port in FG_REDIS_PORT; tests/scripts/test_redis_state.sh starts one).
+ * Two backends on one namespace play two workers that both believe they
+ * own a person, as a zombie consumer does after a rebalance.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "fg_common.h"
+#include "fg_state.h"
+
+static struct fg_state *open_state(const char *ns)
+{
+    const char *port = getenv("FG_REDIS_PORT");
+    struct fg_redis_opts o = {
+        .host = "127.0.0.1", .port = port ? atoi(port) : 0, .ns = ns,
+        .lateness = 3600, .dedup_seconds = 86400, .connect_timeout_ms = 2000,
+    };
+    char err[256];
+    struct fg_state *st;
+
+    assert_non_null(port);
+    st = fg_state_redis_new(&o, err, sizeof(err));
+    assert_non_null(st);
+    return st;
+}
+
+static int is_seen(struct fg_state *st, const char *psn, uint64_t key)
+{
+    const char *names[1] = {psn};
+    int seen;
+
+    assert_int_equal(st->ops->begin_batch(st, names, 1), 0);
+    seen = st->ops->seen(st, st->ops->person(st, psn), FG_SEEN_EVENTS, key, 1800000000);
+    st->ops->abort_batch(st);
+    return seen;
+}
+
+/* Worker A loads p, worker B loads and commits p, then A commits: A's
+ * commit must abort (it was judged on state B has since changed), write
+ * nothing, and succeed when re-run on B's state. */
+static void test_concurrent_commit_aborts(void **unused)
+{
+    struct fg_state *a = open_state("test:conflict"), *b = open_state("test:conflict");
+    const char *names[1] = {"4400001"};
+
+    (void)unused;
+    assert_int_equal(a->ops->begin_batch(a, names, 1), 0);
+    assert_int_equal(b->ops->begin_batch(b, names, 1), 0);
+    assert_int_equal(b->ops->seen(b, b->ops->person(b, names[0]), FG_SEEN_EVENTS, 11, 1800000000), 0);
+    assert_int_equal(b->ops->commit_batch(b), 0);
+
+    assert_int_equal(a->ops->seen(a, a->ops->person(a, names[0]), FG_SEEN_EVENTS, 22, 1800000000), 0);
+    assert_int_equal(a->ops->commit_batch(a), FG_EAGAIN);
+    assert_int_equal(a->conflicts, 1);
+    assert_int_equal(is_seen(b, names[0], 22), 0);   /* A wrote nothing */
+
+    /* The re-run sees B's write and commits. */
+    assert_int_equal(a->ops->begin_batch(a, names, 1), 0);
+    assert_int_equal(a->ops->seen(a, a->ops->person(a, names[0]), FG_SEEN_EVENTS, 11, 1800000000), 1);
+    assert_int_equal(a->ops->seen(a, a->ops->person(a, names[0]), FG_SEEN_EVENTS, 22, 1800000000), 0);
+    assert_int_equal(a->ops->commit_batch(a), 0);
+    assert_int_equal(is_seen(b, names[0], 22), 1);
+    assert_int_equal(a->conflicts, 1);
+
+    fg_state_redis_drop_namespace(a);
+    a->ops->destroy(a);
+    b->ops->destroy(b);
+}
+
+/* An abandoned batch (aborted after its load) leaves no watch behind: a
+ * later batch on other persons is not aborted by a write to the first. */
+static void test_abort_drops_watch(void **unused)
+{
+    struct fg_state *a = open_state("test:unwatch"), *b = open_state("test:unwatch");
+    const char *p1[1] = {"5500001"}, *p2[1] = {"5500002"};
+
+    (void)unused;
+    assert_int_equal(a->ops->begin_batch(a, p1, 1), 0);
+    a->ops->abort_batch(a);
+    assert_int_equal(b->ops->begin_batch(b, p1, 1), 0);
+    b->ops->seen(b, b->ops->person(b, p1[0]), FG_SEEN_EVENTS, 1, 1800000000);
+    assert_int_equal(b->ops->commit_batch(b), 0);
+
+    assert_int_equal(a->ops->begin_batch(a, p2, 1), 0);
+    a->ops->seen(a, a->ops->person(a, p2[0]), FG_SEEN_EVENTS, 2, 1800000000);
+    assert_int_equal(a->ops->commit_batch(a), 0);
+    assert_int_equal(a->conflicts, 0);
+
+    fg_state_redis_drop_namespace(a);
+    a->ops->destroy(a);
+    b->ops->destroy(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_concurrent_commit_aborts),
+        cmocka_unit_test(test_abort_drops_watch),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
