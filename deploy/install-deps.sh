@@ -5,7 +5,10 @@
 # installed, so it is cheap to call again.
 set -eu
 PKGS="build-essential cmake pkg-config python3 zlib1g-dev libjansson-dev \
-librdkafka-dev libhiredis-dev libcmocka-dev redis-server kcat valgrind curl"
+librdkafka-dev libhiredis-dev libcmocka-dev redis-server kcat valgrind curl \
+chromium fonts-wqy-microhei"
+# chromium and a CJK font: the report test renders `fundguard report`'s HTML
+# headless (tests/scripts/test_report.sh); not needed to run fundguard.
 
 missing=""
 for p in $PKGS; do

@@ -5,6 +5,7 @@
 #include "fg_app.h"
 #include "fg_common.h"
 #include "fg_detector.h"
+#include "fg_report.h"
 
 #include <string.h>
 
@@ -20,6 +21,7 @@ static int usage(FILE *out)
             "commands:\n"
             "  replay -c FILE --input PATH   audit replay of claims from files\n"
             "  check-config -c FILE          validate config and reference tables\n"
+            "  report --html FILE           HTML/CSV report of alert files (--csv-dir DIR)\n"
             "  detectors                     list detectors, rules and parameters\n"
             "  run -c FILE                   the live daemon (Kafka + Redis)\n"
             "  version                       print the version\n\n"
@@ -43,6 +45,8 @@ int main(int argc, char **argv)
         fg_detectors_describe(stdout);
         return FG_EXIT_OK;
     }
+    if (strcmp(cmd, "report") == 0)
+        return fg_cmd_report(argc - 2, argv + 2);
     if (strcmp(cmd, "run") == 0)
         return fg_cmd_run(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
