@@ -19,7 +19,7 @@ cleanup() {
     [ -n "${FGPID:-}" ] && kill "$FGPID" 2>/dev/null
     [ -n "${BPID:-}" ] && kill "$BPID" 2>/dev/null
     stop_redis
-    rm -rf "$tmp"
+    if [ -n "${FG_KEEP:-}" ]; then echo "(kept $tmp)"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
 
@@ -47,6 +47,10 @@ run_phase() {   # run_phase NAME RATE
         --set kafka.batch_size=2000 2>"$tmp/daemon.$1.log" &
     FGPID=$!
     wait_until 20 curl -sf "127.0.0.1:$MPORT/metrics"
+    # Time from the first produce, so the group join (about 3 s on the
+    # mock) is not counted.
+    wait_until 30 grep -q 'partitions assigned' "$tmp/daemon.$1.log" ||
+        { echo "daemon got no partitions"; exit 1; }
     events=$(wc -l <"$tmp/stream.jsonl")
     cpu0=$(awk '{ print $14 + $15 }' "/proc/$FGPID/stat")
     t0=$(date +%s.%N)
@@ -58,16 +62,20 @@ run_phase() {   # run_phase NAME RATE
     rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$FGPID/status")
     rt=$(metric fundguard_redis_round_trips_total)
     redis_used=$(redis-cli -p "$REDIS_PORT" info memory | awk -F: '/^used_memory:/ { print $2 }' | tr -d '\r')
+    redis_keys=$(redis-cli -p "$REDIS_PORT" dbsize)
+    in_state=$(redis-cli -p "$REDIS_PORT" --scan --pattern 'fg:live:L:*' | wc -l)
     tick=$(getconf CLK_TCK)
     cat "$tmp/produce.$1.txt"
     awk -v n="$LINES" -v ev="$events" -v t0="$t0" -v t1="$t1" -v c0="$cpu0" -v c1="$cpu1" \
         -v tick="$tick" -v rt="$rt" -v rss="$rss" -v ru="$redis_used" -v rb="$redis_base" \
-        -v p="$persons" -v name="$1" 'BEGIN {
+        -v p="$in_state" -v keys="$redis_keys" -v name="$1" 'BEGIN {
         printf "%s: %d lines in %.2f s = %.0f lines/s; redis round trips/event %.4f; " \
                "daemon CPU %.2f s per 10k lines\n", name, n, t1 - t0, n / (t1 - t0), rt / ev,
                (c1 - c0) / tick / (n / 10000)
-        printf "%s: memory per 100k persons: daemon RSS %.1f MiB, redis %.1f MiB\n", name,
-               rss / 1024 * 100000 / p, (ru - rb) / 1048576 * 100000 / p }'
+        printf "%s: state: %d persons, %d keys; redis used_memory grew %.1f MiB = %.1f MiB " \
+               "per 100k persons; daemon RSS %.1f MiB (not per person: the daemon holds " \
+               "only the batch in hand)\n", name, p, keys, (ru - rb) / 1048576,
+               (ru - rb) / 1048576 * 100000 / p, rss / 1024 }'
     kcat -C -b "$BOOT" -t claims -e -q -f '%p %o %T\n' >"$tmp/claims.$1.ts"
     kcat -C -b "$BOOT" -t alerts -e -q >"$tmp/alerts.$1.jsonl"
     kill "$FGPID"; wait "$FGPID" || true; FGPID=

@@ -72,6 +72,17 @@ struct daemon {
     int retrying;                 /* inside a batch's retry back-off */
     rd_kafka_message_t **carry;   /* fetched during a back-off: next batch */
     size_t ncarry, capcarry;
+    /* Progress of the claims topic's partitions, for complete days. */
+    struct part {
+        int64_t wm;        /* latest event time committed; FG_PROGRESS_UNKNOWN */
+        double eof_since;  /* wall time it reached its end; 0 while not */
+        int64_t eof_offset;   /* where that end was */
+        int owned;
+    } *parts;
+    int nparts;
+    long long idle_ms;
+    int64_t complete_before;
+    double last_tick;
 };
 
 /* ---- librdkafka callbacks ---- */
@@ -107,6 +118,158 @@ static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
     return 0;
 }
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- progress of the partitions (complete days) ---- */
+
+static void parts_grow(struct daemon *d, int n)
+{
+    if (n <= d->nparts)
+        return;
+    d->parts = fg_realloc(d->parts, (size_t)n * sizeof(*d->parts));
+    for (int i = d->nparts; i < n; i++)
+        d->parts[i] = (struct part){FG_PROGRESS_UNKNOWN, 0, 0, 0};
+    d->nparts = n;
+}
+
+static void own_partitions(struct daemon *d, const rd_kafka_topic_partition_list_t *l,
+                           int owned)
+{
+    for (int i = 0; i < l->cnt; i++) {
+        int p = l->elems[i].partition;
+        if (p < 0 || strcmp(l->elems[i].topic, d->topic_claims) != 0)
+            continue;
+        parts_grow(d, p + 1);
+        /* What this process learnt of the partition stays true across a
+         * rebalance: its watermark can only be behind (safe), and
+         * librdkafka does not repeat an end-of-partition event for an
+         * offset it has already reported. A partition new to this process
+         * starts unknown (or from its previous owner's published value). */
+        d->parts[p].owned = owned;
+    }
+}
+
+/* How many partitions the claims topic has (0 if the broker cannot say). */
+static int topic_partitions(struct daemon *d)
+{
+    rd_kafka_topic_t *t = rd_kafka_topic_new(d->consumer, d->topic_claims, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    int n = 0;
+
+    if (t && rd_kafka_metadata(d->consumer, 0, t, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        md->topic_cnt == 1 && !md->topics[0].err)
+        n = md->topics[0].partition_cnt;
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    if (t)
+        rd_kafka_topic_destroy(t);
+    return n;
+}
+
+/* Nothing left to read in the partition as far as the consumer knows:
+ * its position is at the high watermark of the last fetch. Messages
+ * fetched but not yet handed to us count as unread. */
+static int caught_up(struct daemon *d, int p)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    int64_t lo = 0, hi = 0, pos;
+
+    rd_kafka_topic_partition_list_add(l, d->topic_claims, p);
+    if (rd_kafka_position(d->consumer, l) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        rd_kafka_get_watermark_offsets(d->consumer, d->topic_claims, p, &lo, &hi) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_topic_partition_list_destroy(l);
+        return 0;
+    }
+    pos = l->elems[0].offset;
+    rd_kafka_topic_partition_list_destroy(l);
+    if (pos < d->parts[p].eof_offset)
+        pos = d->parts[p].eof_offset;   /* nothing consumed since assignment */
+    return pos >= hi || lo >= hi;
+}
+
+/* Before a batch: publish this worker's partitions' progress, read the
+ * others', and tell the engine which event days are complete everywhere:
+ * those before the slowest partition's watermark less the lateness. A
+ * partition at its end for idle_ms holds nobody back. */
+static int exchange_progress(struct daemon *d)
+{
+    int n = d->nparts;
+    int64_t *mine = fg_malloc((size_t)(n ? n : 1) * sizeof(*mine));
+    int64_t *all = fg_malloc((size_t)(n ? n : 1) * sizeof(*all));
+    int *scopes = fg_malloc((size_t)(n ? n : 1) * sizeof(*scopes));
+    int64_t slowest = FG_PROGRESS_IDLE;
+    double now = now_s();
+    size_t ns = 0;
+    int rc, holder = -1;
+
+    for (int p = 0; p < n; p++) {
+        const struct part *q = &d->parts[p];
+        mine[p] = FG_PROGRESS_NOT_MINE;
+        if (!q->owned)
+            continue;
+        scopes[ns++] = p;
+        if (q->eof_since > 0 && (now - q->eof_since) * 1000 >= (double)d->idle_ms &&
+            caught_up(d, p))
+            mine[p] = FG_PROGRESS_IDLE;
+        else if (q->wm != FG_PROGRESS_UNKNOWN)
+            mine[p] = q->wm;
+    }
+    rc = d->st->ops->progress(d->st, d->topic_claims, mine, all, n);
+    if (rc == 0) {
+        for (int p = 0; p < n; p++) {
+            int64_t v = all[p];
+            if (d->parts[p].owned) {
+                /* What we know of our own partition; else what its previous
+                 * owner published, but never its idleness, which was true
+                 * then and may not be now. */
+                v = mine[p];
+                if (v == FG_PROGRESS_NOT_MINE)
+                    v = all[p] == FG_PROGRESS_IDLE ? FG_PROGRESS_UNKNOWN : all[p];
+            }
+            if (v < slowest) {
+                slowest = v;
+                holder = p;
+            }
+        }
+        int64_t before = d->complete_before;
+        if (n == 0 || slowest == FG_PROGRESS_UNKNOWN)
+            d->complete_before = INT64_MIN;
+        else if (slowest == FG_PROGRESS_IDLE)
+            d->complete_before = INT64_MAX;
+        else
+            d->complete_before = fg_cst_day(slowest - d->lateness);
+        if (d->complete_before != before)
+            fg_log_info("msg=\"complete days advanced\" complete_before=%lld "
+                         "slowest_partition=%d owned=%d",
+                         (long long)d->complete_before, holder,
+                         holder >= 0 ? d->parts[holder].owned : -1);
+        fg_engine_set_progress(d->eng, d->complete_before, scopes, ns);
+    }
+    free(mine);
+    free(all);
+    free(scopes);
+    return rc ? FG_EAGAIN : FG_OK;
+}
+
+/* After a batch is committed: its events are part of the state now. */
+static void advance_partitions(struct daemon *d, struct fg_claim **claims,
+                               const struct fg_alert_source *srcs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int p = srcs[i].partition;
+        if (p < 0 || p >= d->nparts)
+            continue;
+        if (d->parts[p].wm == FG_PROGRESS_UNKNOWN || claims[i]->event_time > d->parts[p].wm)
+            d->parts[p].wm = claims[i]->event_time;
+    }
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -117,6 +280,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
      * the partitions go. */
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         fg_log_info("msg=\"partitions assigned\" count=%d", parts->cnt);
+        own_partitions(d, parts, 1);
         rd_kafka_assign(rk, parts);
         /* librdkafka remembers a pause on the partition object across a
          * revoke and a new assignment, so set the state explicitly: paused
@@ -130,6 +294,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         }
     } else {
         fg_log_info("msg=\"partitions revoked\" count=%d", parts->cnt);
+        own_partitions(d, parts, 0);
         rd_kafka_commit(rk, NULL, 0);
         rd_kafka_assign(rk, NULL);
     }
@@ -201,8 +366,10 @@ static rd_kafka_t *make_client(struct daemon *d, rd_kafka_type_t type)
             kafka_set(conf, "statistics.interval.ms", "5000") ||
             pass_through(d, conf, "kafka.consumer"))
             goto fail;
-        /* Not overridable: offsets are stored by us, after delivery. */
-        if (kafka_set(conf, "enable.auto.offset.store", "false"))
+        /* Not overridable: offsets are stored by us, after delivery; the
+         * end of a partition marks it idle (complete days). */
+        if (kafka_set(conf, "enable.auto.offset.store", "false") ||
+            kafka_set(conf, "enable.partition.eof", "true"))
             goto fail;
         rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
         rd_kafka_conf_set_stats_cb(conf, stats_cb);
@@ -314,6 +481,20 @@ static void metrics_text(struct daemon *d, struct fg_buf *b)
     fg_buf_printf(b, "# TYPE fundguard_redis_round_trips_total counter\n"
                      "fundguard_redis_round_trips_total %llu\n",
                   (unsigned long long)d->st->round_trips);
+    fg_buf_printf(b, "# HELP fundguard_deferred_total Judgements deferred until their days "
+                     "were complete on every partition (this process).\n"
+                     "# TYPE fundguard_deferred_total counter\n"
+                     "fundguard_deferred_total %llu\n"
+                     "# TYPE fundguard_deferred_judged_total counter\n"
+                     "fundguard_deferred_judged_total %llu\n"
+                     "# HELP fundguard_complete_before_day Event days (CST, days since "
+                     "1970-01-01) before this one are complete on every partition.\n"
+                     "# TYPE fundguard_complete_before_day gauge\n"
+                     "fundguard_complete_before_day %lld\n",
+                  (unsigned long long)s->deferred, (unsigned long long)s->deferred_done,
+                  (long long)(d->complete_before == INT64_MIN ? -1
+                              : d->complete_before == INT64_MAX ? 999999
+                                                                : d->complete_before));
     fg_buf_printf(b, "# HELP fundguard_redis_round_trip_seconds Time spent waiting on Redis "
                      "round trips (sum) and their number (count).\n"
                      "# TYPE fundguard_redis_round_trip_seconds summary\n"
@@ -435,13 +616,6 @@ static void stats_line(struct daemon *d)
 
 /* ---- the batch ---- */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void set_paused(struct daemon *d, int pause)
 {
     rd_kafka_topic_partition_list_t *parts = NULL;
@@ -474,7 +648,9 @@ static int attempt(struct daemon *d, const struct bad_event *bad, size_t nbad,
      * is harmless, a missing one is not. */
     for (size_t i = 0; i < nbad; i++)
         dead_letter(d, bad[i].m, bad[i].why);
-    rc = fg_engine_batch_begin(d->eng, claims, nc);
+    rc = exchange_progress(d);
+    if (rc == FG_OK)
+        rc = fg_engine_batch_begin(d->eng, claims, nc);
     for (size_t i = 0; i < nc && rc == FG_OK; i++)
         if (fg_engine_process(d->eng, claims[i], &srcs[i]))
             rc = FG_EAGAIN;
@@ -598,6 +774,7 @@ static void process_batch(struct daemon *d, rd_kafka_message_t **msgs, size_t n)
     }
     d->retrying = 0;
     if (rc == FG_OK) {
+        advance_partitions(d, claims, srcs, nc);
         store_offsets(d, msgs, n);
         set_paused(d, 0);
     } else {
@@ -614,6 +791,34 @@ static void process_batch(struct daemon *d, rd_kafka_message_t **msgs, size_t n)
     free(claims);
     free(srcs);
     free(bad);
+}
+
+/* With no messages: once a second, let judgements deferred until now
+ * complete days (an idle partition, a lagging one caught up) go out. A
+ * failure is left for the next tick. */
+static void tick(struct daemon *d)
+{
+    int rc;
+
+    if (now_s() - d->last_tick < 1.0 || d->paused)
+        return;
+    d->last_tick = now_s();
+    d->dr_failed = 0;
+    fg_engine_stats_checkpoint(d->eng);
+    rc = exchange_progress(d);
+    if (rc == FG_OK)
+        rc = fg_engine_batch_begin(d->eng, NULL, 0);
+    else
+        return;
+    if (rc == FG_OK && (rd_kafka_flush(d->producer, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+                        d->dr_failed)) {
+        fg_engine_batch_abort(d->eng);
+        rc = FG_EAGAIN;
+    } else if (rc == FG_OK) {
+        rc = fg_engine_batch_commit(d->eng);
+    }
+    if (rc != FG_OK)
+        fg_engine_stats_rollback(d->eng);
 }
 
 /* ---- reload ---- */
@@ -671,6 +876,8 @@ static int run(struct daemon *d)
                       sizeof(err)) ||
         fg_config_int(d->app.cfg, "kafka.batch_size", 500, 1, 100000, &d->batch_size, err,
                       sizeof(err)) ||
+        fg_config_int(d->app.cfg, "kafka.idle_partition_ms", 10000, 100, 86400000,
+                      &d->idle_ms, err, sizeof(err)) ||
         fg_config_int(d->app.cfg, "kafka.batch_ms", 100, 1, 60000, &d->batch_ms, err,
                       sizeof(err)) ||
         fg_config_int(d->app.cfg, "metrics.interval_seconds", 30, 1, 86400,
@@ -710,6 +917,7 @@ static int run(struct daemon *d)
         return FG_EXIT_RUNTIME;
     }
     rd_kafka_topic_partition_list_destroy(subs);
+    parts_grow(d, topic_partitions(d));
 
     eo.replay = 0;
     eo.lateness = d->lateness;
@@ -747,17 +955,27 @@ static int run(struct daemon *d)
         got = rd_kafka_consume_batch_queue(d->queue, (int)d->batch_ms, msgs,
                                            (size_t)d->batch_size);
         for (ssize_t i = 0; i < got; i++) {
+            int p = msgs[i]->partition;
             if (msgs[i]->err) {
                 if (msgs[i]->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                     fg_log_warn("msg=\"consumer error\" error=\"%s\"",
                                 rd_kafka_message_errstr(msgs[i]));
+                else if (p >= 0 && p < d->nparts) {
+                    if (d->parts[p].eof_since <= 0)
+                        d->parts[p].eof_since = now_s();
+                    d->parts[p].eof_offset = msgs[i]->offset;
+                }
                 rd_kafka_message_destroy(msgs[i]);
                 continue;
             }
+            if (p >= 0 && p < d->nparts)
+                d->parts[p].eof_since = 0;
             msgs[n++] = msgs[i];
         }
         if (n)
             process_batch(d, msgs, n);
+        else
+            tick(d);
         for (size_t i = 0; i < n; i++)
             rd_kafka_message_destroy(msgs[i]);
         rd_kafka_poll(d->producer, 0);
@@ -804,6 +1022,7 @@ int fg_cmd_run(int argc, char **argv)
     for (size_t i = 0; i < d.ncarry; i++)
         rd_kafka_message_destroy(d.carry[i]);
     free(d.carry);
+    free(d.parts);
     if (d.consumer)
         rd_kafka_destroy(d.consumer);
     if (d.producer)

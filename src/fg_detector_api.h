@@ -136,6 +136,29 @@ void fg_ctx_hist_add(struct fg_ctx *ctx, const char *group, int64_t day,
 uint64_t fg_ctx_hist_sum(struct fg_ctx *ctx, const char *group, int64_t from,
                          int64_t to, uint32_t counts[FG_HIST_BUCKETS]);
 
+/* ---- complete days ----
+ *
+ * Cross-person statistics must not depend on the order in which the
+ * partitions of a stream happen to be read. A CST event day is complete
+ * when no event of it can still arrive on any partition: the slowest
+ * partition's watermark is past the day's end by the lateness. A judgement
+ * that reads statistics of days before D can be made once
+ * fg_ctx_complete_before() >= D; until then the detector defers it. In a
+ * replay (one ordered stream) that is never needed; live, it happens only
+ * while a partition lags behind the others. */
+
+/** Every CST event day before the returned one is complete. */
+int64_t fg_ctx_complete_before(const struct fg_ctx *ctx);
+/** Days a day takes to complete in a stream that keeps pace:
+ * ceil(lateness / 1 day). A statistic over days up to D - settle - 1 is
+ * ready when an event of day D is judged, except while a partition lags. */
+int64_t fg_ctx_settle_days(const struct fg_ctx *ctx);
+/** Judge the current claim's line i later, once days before ready_day are
+ * complete: the core keeps the line and the claim's identity (in the state
+ * store, so it survives restarts) and then calls the detector's
+ * deferred(), whose fg_ctx_claim() is the claim reduced to that line. */
+void fg_ctx_defer(struct fg_ctx *ctx, size_t i, int64_t ready_day);
+
 /* ---- batch preparation ---- */
 
 struct fg_batch_ctx;  /* opaque: a batch about to be judged */
@@ -191,6 +214,10 @@ struct fg_detector {
                      const struct fg_claim *const *claims, size_t n);
     /* Judge one event. Returns 0, or FG_EAGAIN-style negative on failure. */
     int (*check)(struct fg_ctx *ctx, const void *conf, void *priv);
+    /* Optional: judge a line deferred with fg_ctx_defer(). The context's
+     * claim holds that one line (index 0), and no window: the judgement
+     * may read only the line, the claim and statistics. */
+    int (*deferred)(struct fg_ctx *ctx, const void *conf, void *priv);
     /* NULL-safe. */
     void (*destroy)(void *priv);
 };

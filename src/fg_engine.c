@@ -7,6 +7,8 @@
 #include "fg_fixed.h"
 #include "fg_hash.h"
 
+#include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -16,6 +18,17 @@ struct fg_ctx {
     const struct fg_claim *claim;
     struct fg_person *person;
     struct fg_wline **cur;        /* window entry of each claim line */
+};
+
+/* A deferred judgement read back from the store: the claim reduced to the
+ * one line, its window entry and its source. Strings point into buf. */
+struct deferred {
+    char *buf;
+    const char *det;
+    struct fg_claim claim;
+    struct fg_line line;
+    struct fg_wline w, *wp;
+    struct fg_alert_source src;
 };
 
 struct fg_engine {
@@ -32,6 +45,16 @@ struct fg_engine {
     struct fg_buf out;
     const struct fg_alert_source *src;
     int out_failed;
+    /* Progress: automatic (one ordered stream: its own watermark) until a
+     * live caller sets it from the slowest partition. */
+    int progress_set;
+    int64_t complete_before;
+    int *scopes;                   /* deferral scopes this worker owns */
+    int64_t *taken_upto;           /* per scope: records taken up to */
+    size_t nscopes;
+    struct deferred *due;          /* taken for the batch in hand */
+    size_t ndue, capdue;
+    struct fg_buf rec;
 };
 
 struct fg_engine *fg_engine_new(struct fg_detectors *ds, const struct fg_pack *pack,
@@ -46,6 +69,12 @@ struct fg_engine *fg_engine_new(struct fg_detectors *ds, const struct fg_pack *p
     e->o = *o;
     e->watermark = INT64_MIN / 2;
     fg_buf_init(&e->out);
+    fg_buf_init(&e->rec);
+    e->nscopes = 1;
+    e->scopes = fg_malloc(sizeof(*e->scopes));
+    e->taken_upto = fg_malloc(sizeof(*e->taken_upto));
+    e->scopes[0] = -1;   /* a file */
+    e->taken_upto[0] = INT64_MIN;
     for (size_t i = 0; i < ds->n; i++)
         for (const struct fg_rule_decl *r = ds->v[i].det->rules; r && r->rule_id; r++)
             n++;
@@ -66,6 +95,12 @@ void fg_engine_free(struct fg_engine *e)
     free(e->stats.rules);
     free(e->cur);
     fg_buf_fini(&e->out);
+    fg_buf_fini(&e->rec);
+    for (size_t i = 0; i < e->ndue; i++)
+        free(e->due[i].buf);
+    free(e->due);
+    free(e->scopes);
+    free(e->taken_upto);
     free(e);
 }
 
@@ -103,7 +138,13 @@ const struct fg_wline *fg_ctx_line(const struct fg_ctx *ctx, size_t i)
 size_t fg_ctx_window(const struct fg_ctx *ctx, const struct fg_wline *const **lines)
 {
     struct fg_wline **w;
-    size_t n = ctx->eng->st->ops->window(ctx->eng->st, ctx->person, &w);
+    size_t n;
+
+    if (!ctx->person) {   /* a deferred judgement has no window */
+        *lines = NULL;
+        return 0;
+    }
+    n = ctx->eng->st->ops->window(ctx->eng->st, ctx->person, &w);
 
     *lines = (const struct fg_wline *const *)w;
     return n;
@@ -156,8 +197,10 @@ void fg_emit(struct fg_ctx *ctx, const struct fg_alert_spec *spec)
     expire = spec->violating->expire_at;
     if (ctx->claim->event_time + e->o.event_dedup_days * FG_DAY > expire)
         expire = ctx->claim->event_time + e->o.event_dedup_days * FG_DAY;
-    if (e->st->ops->seen(e->st, ctx->person, FG_SEEN_ALERTS, fg_hash64(a.jr_id, 32),
-                         expire)) {
+    /* A deferred judgement (no person) is made exactly once: its record
+     * leaves the store with the batch that judges it. */
+    if (ctx->person && e->st->ops->seen(e->st, ctx->person, FG_SEEN_ALERTS,
+                                        fg_hash64(a.jr_id, 32), expire)) {
         e->stats.suppressed++;
         return;
     }
@@ -186,6 +229,305 @@ void fg_emit(struct fg_ctx *ctx, const struct fg_alert_spec *spec)
     rs->alerts++;
     rs->amount += spec->vola_amt;
     e->stats.alerts++;
+}
+
+/* ---- complete days and deferred judgements ---- */
+
+static int64_t complete_before(const struct fg_engine *e)
+{
+    if (e->progress_set)
+        return e->complete_before;
+    return fg_cst_day(e->watermark - e->o.lateness);
+}
+
+int64_t fg_ctx_complete_before(const struct fg_ctx *ctx)
+{
+    return complete_before(ctx->eng);
+}
+
+int64_t fg_ctx_settle_days(const struct fg_ctx *ctx)
+{
+    return (ctx->eng->o.lateness + FG_DAY - 1) / FG_DAY;
+}
+
+void fg_engine_set_progress(struct fg_engine *e, int64_t complete_before_day,
+                            const int *scopes, size_t n)
+{
+    int *sc = fg_malloc((n ? n : 1) * sizeof(*sc));
+    int64_t *up = fg_malloc((n ? n : 1) * sizeof(*up));
+
+    /* A scope kept from before keeps its mark; a new one is read afresh. */
+    for (size_t i = 0; i < n; i++) {
+        sc[i] = scopes[i];
+        up[i] = INT64_MIN;
+        for (size_t k = 0; k < e->nscopes; k++)
+            if (e->scopes[k] == scopes[i])
+                up[i] = e->taken_upto[k];
+    }
+    free(e->scopes);
+    free(e->taken_upto);
+    e->scopes = sc;
+    e->taken_upto = up;
+    e->nscopes = n;
+    e->progress_set = 1;
+    e->complete_before = complete_before_day;
+}
+
+/* Record fields, in this order; strings are '=' + text with '%' and the
+ * separator escaped, or empty for NULL. */
+#define REC_SEP '\x1f'
+#define REC_VERSION "d1"
+#define REC_FIELDS 30   /* after the version */
+
+static void rec_str(struct fg_buf *b, const char *v)
+{
+    fg_buf_putc(b, REC_SEP);
+    if (!v)
+        return;
+    fg_buf_putc(b, '=');
+    for (; *v; v++) {
+        if (*v == '%')
+            fg_buf_puts(b, "%25");
+        else if (*v == REC_SEP)
+            fg_buf_puts(b, "%1F");
+        else
+            fg_buf_putc(b, *v);
+    }
+}
+
+static void rec_num(struct fg_buf *b, int64_t v)
+{
+    fg_buf_printf(b, "%c%" PRId64, REC_SEP, v);
+}
+
+void fg_ctx_defer(struct fg_ctx *ctx, size_t i, int64_t ready_day)
+{
+    struct fg_engine *e = ctx->eng;
+    const struct fg_claim *c = ctx->claim;
+    const struct fg_line *l = &c->lines[i];
+    const struct fg_wline *w = ctx->cur[i];
+    const struct fg_alert_source *src = e->src;
+    struct fg_buf *b = &e->rec;
+
+    FG_ASSERT(i < c->nlines && ctx->person != NULL);
+    fg_buf_reset(b);
+    fg_buf_puts(b, REC_VERSION);
+    rec_str(b, ctx->inst->det->name);
+    rec_str(b, c->event_id);
+    rec_str(b, c->psn_no);
+    rec_str(b, c->fixmedins_code);
+    rec_str(b, c->hosp_lv);
+    rec_str(b, c->mdtrtarea_admvs);
+    rec_str(b, c->setl_id);
+    rec_str(b, c->mdtrt_id);
+    rec_str(b, l->feedetl_sn);
+    rec_str(b, l->hilist_code);
+    rec_str(b, l->hilist_name);
+    rec_str(b, l->list_type);
+    rec_str(b, src ? src->topic : NULL);
+    rec_str(b, src ? src->file : NULL);
+    rec_num(b, c->event_time);
+    rec_num(b, c->has);
+    rec_num(b, l->fee_time);
+    rec_num(b, l->pric);
+    rec_num(b, l->cnt);
+    rec_num(b, l->fee);
+    rec_num(b, l->pric_uplmt);
+    rec_num(b, l->inscp);
+    rec_num(b, l->overlmt);
+    rec_num(b, l->has);
+    rec_num(b, w->net_cnt);
+    rec_num(b, w->flags);
+    rec_num(b, w->expire_at);
+    rec_num(b, (int64_t)w->seq);
+    rec_num(b, src ? src->partition : -1);
+    rec_num(b, src ? (src->topic ? src->offset : src->line) : 0);
+    e->st->ops->defer_add(e->st, src && src->topic ? src->partition : -1, ready_day, b->data,
+                          b->len);
+    e->stats.deferred++;
+}
+
+/* Splits buf in place; unescapes strings. Returns 0, or -1 if malformed. */
+static int rec_split(char *buf, char *f[REC_FIELDS + 1])
+{
+    size_t n = 0;
+    char *p = buf;
+
+    for (;;) {
+        char *sep = strchr(p, REC_SEP);
+        if (n > REC_FIELDS)
+            return -1;
+        f[n++] = p;
+        if (!sep)
+            break;
+        *sep = '\0';
+        p = sep + 1;
+    }
+    if (n != REC_FIELDS + 1 || strcmp(f[0], REC_VERSION) != 0)
+        return -1;
+    return 0;
+}
+
+static const char *rec_unstr(char *v)
+{
+    char *out = v;
+
+    if (*v != '=')
+        return NULL;
+    for (const char *in = v + 1; *in; in++) {
+        if (in[0] == '%' && in[1] && in[2]) {
+            char hex[3] = {in[1], in[2], 0};
+            *out++ = (char)strtol(hex, NULL, 16);
+            in += 2;
+        } else {
+            *out++ = *in;
+        }
+    }
+    *out = '\0';
+    return v;
+}
+
+static void on_due(void *opaque, const char *rec, size_t len)
+{
+    struct fg_engine *e = opaque;
+    char *f[REC_FIELDS + 1];
+    struct deferred *d;
+    char *buf = fg_strndup(rec, len);
+
+    if (rec_split(buf, f)) {
+        fg_log_error("msg=\"unreadable deferred judgement dropped\" record=\"%.60s\"", rec);
+        e->stats.deferred_lost++;
+        free(buf);
+        return;
+    }
+    FG_VEC_GROW(e->due, e->ndue, e->capdue, 8);
+    d = &e->due[e->ndue++];
+    memset(d, 0, sizeof(*d));
+    d->buf = buf;
+    d->det = rec_unstr(f[1]);
+    d->claim.type = FG_EV_SETTLEMENT;
+    d->claim.event_id = rec_unstr(f[2]);
+    d->claim.psn_no = rec_unstr(f[3]);
+    d->claim.fixmedins_code = rec_unstr(f[4]);
+    d->claim.hosp_lv = rec_unstr(f[5]);
+    d->claim.mdtrtarea_admvs = rec_unstr(f[6]);
+    d->claim.setl_id = rec_unstr(f[7]);
+    d->claim.mdtrt_id = rec_unstr(f[8]);
+    d->line.feedetl_sn = rec_unstr(f[9]);
+    d->line.hilist_code = rec_unstr(f[10]);
+    d->line.hilist_name = rec_unstr(f[11]);
+    d->line.list_type = rec_unstr(f[12]);
+    d->src.topic = rec_unstr(f[13]);
+    d->src.file = rec_unstr(f[14]);
+    d->claim.event_time = strtoll(f[15], NULL, 10);
+    d->claim.has = (unsigned)strtoul(f[16], NULL, 10);
+    d->line.fee_time = strtoll(f[17], NULL, 10);
+    d->line.pric = strtoll(f[18], NULL, 10);
+    d->line.cnt = strtoll(f[19], NULL, 10);
+    d->line.fee = strtoll(f[20], NULL, 10);
+    d->line.pric_uplmt = strtoll(f[21], NULL, 10);
+    d->line.inscp = strtoll(f[22], NULL, 10);
+    d->line.overlmt = strtoll(f[23], NULL, 10);
+    d->line.has = (unsigned)strtoul(f[24], NULL, 10);
+    d->claim.nlines = 1;   /* lines: set by due_take once the vector is built */
+    d->w = (struct fg_wline){
+        .seq = (uint64_t)strtoull(f[28], NULL, 10),
+        .fee_time = d->line.fee_time,
+        .day = fg_cst_day(d->line.fee_time),
+        .pric = d->line.pric,
+        .cnt = d->line.cnt,
+        .net_cnt = strtoll(f[25], NULL, 10),
+        .inscp = (d->line.has & FG_HAS_INSCP) ? d->line.inscp : 0,
+        .expire_at = strtoll(f[27], NULL, 10),
+        .flags = (uint32_t)strtoul(f[26], NULL, 10),
+        .code = d->line.hilist_code,
+        .fixmedins_code = d->claim.fixmedins_code,
+        .mdtrt_id = d->claim.mdtrt_id,
+        .feedetl_sn = d->line.feedetl_sn,
+        .setl_id = d->claim.setl_id,
+    };
+    d->src.partition = (int)strtol(f[29], NULL, 10);
+    if (d->src.topic)
+        d->src.offset = strtoll(f[30], NULL, 10);
+    else
+        d->src.line = strtoll(f[30], NULL, 10);
+}
+
+static void due_clear(struct fg_engine *e)
+{
+    for (size_t i = 0; i < e->ndue; i++)
+        free(e->due[i].buf);
+    e->ndue = 0;
+}
+
+/* Take what has become ready for the scopes this worker owns. */
+static int due_take(struct fg_engine *e)
+{
+    int64_t cb = complete_before(e);
+    int *want = fg_malloc((e->nscopes ? e->nscopes : 1) * sizeof(*want));
+    size_t n = 0;
+    int rc = 0;
+
+    due_clear(e);
+    for (size_t i = 0; i < e->nscopes; i++) {
+        /* Progress can go back (an idle partition receives events again);
+         * records deferred from then on are ready only past the new mark,
+         * so take again from there. */
+        if (e->taken_upto[i] > cb)
+            e->taken_upto[i] = cb;
+        if (cb > e->taken_upto[i])
+            want[n++] = e->scopes[i];
+    }
+    if (n)
+        rc = e->st->ops->defer_take(e->st, want, n, cb, on_due, e);
+    /* The vector may have moved while it grew: point each record's claim
+     * at its own line and entry only now. */
+    for (size_t i = 0; i < e->ndue; i++) {
+        e->due[i].claim.lines = &e->due[i].line;
+        e->due[i].wp = &e->due[i].w;
+    }
+    if (rc == 0)
+        for (size_t i = 0; i < e->nscopes; i++)
+            if (cb > e->taken_upto[i])
+                e->taken_upto[i] = cb;
+    free(want);
+    return rc;
+}
+
+/* Judge the taken records; their alerts carry their original source. */
+static void due_judge(struct fg_engine *e)
+{
+    for (size_t i = 0; i < e->ndue; i++) {
+        struct deferred *d = &e->due[i];
+        struct fg_det_inst *in = NULL;
+        for (size_t k = 0; k < e->ds->n && !in; k++)
+            if (d->det && strcmp(e->ds->v[k].det->name, d->det) == 0)
+                in = &e->ds->v[k];
+        if (!in || !in->enabled || !in->det->deferred) {
+            e->stats.deferred_lost++;   /* detector gone since (a reload) */
+            continue;
+        }
+        struct fg_ctx ctx = {e, in, &d->claim, NULL, &d->wp};
+        e->src = &d->src;
+        in->det->deferred(&ctx, in->conf, in->priv);
+        e->stats.deferred_done++;
+    }
+}
+
+/* What a store may forget: nothing a judgement still to come can read.
+ * Live, a partition ahead of the others must not sweep away the days a
+ * lagging one's judgements are waiting for. */
+static int64_t sweep_mark(const struct fg_engine *e)
+{
+    int64_t t = e->watermark - e->o.lateness;
+
+    if (e->progress_set && e->complete_before != INT64_MAX) {
+        int64_t c = e->complete_before == INT64_MIN ? INT64_MIN / 2
+                                                    : fg_cst_day_start(e->complete_before);
+        if (c < t)
+            t = c;
+    }
+    return t;
 }
 
 /* ---- refunds ---- */
@@ -345,7 +687,7 @@ int fg_engine_process(struct fg_engine *e, const struct fg_claim *c,
             continue;
         in->det->check(&ctx, in->conf, in->priv);
     }
-    ops->advance(e->st, e->watermark - e->o.lateness);
+    ops->advance(e->st, sweep_mark(e));
     return e->out_failed ? FG_ERR : FG_OK;
 }
 
@@ -371,6 +713,7 @@ int fg_engine_batch_begin(struct fg_engine *e, struct fg_claim *const *claims, s
 {
     const char **psn = fg_malloc((n ? n : 1) * sizeof(*psn));
     struct fg_batch_ctx b = {0};
+    const struct fg_claim **all;
     int rc;
 
     for (size_t i = 0; i < n; i++)
@@ -379,21 +722,39 @@ int fg_engine_batch_begin(struct fg_engine *e, struct fg_claim *const *claims, s
     free(psn);
     if (rc)
         return rc;
+    /* Deferred judgements that became ready go first: they read only
+     * complete days, which nothing in this batch can change. */
+    if (due_take(e)) {
+        fg_engine_batch_abort(e);
+        return FG_EAGAIN;
+    }
+    all = fg_malloc((n + e->ndue + 1) * sizeof(*all));
+    for (size_t i = 0; i < n; i++)
+        all[i] = claims[i];
+    for (size_t i = 0; i < e->ndue; i++)
+        all[n + i] = &e->due[i].claim;
     fg_map_init(&b.groups);
     for (size_t d = 0; d < e->ds->n; d++) {
         struct fg_det_inst *in = &e->ds->v[d];
         if (in->enabled && in->det->prefetch)
-            in->det->prefetch(&b, in->conf, in->priv,
-                              (const struct fg_claim *const *)claims, n);
+            in->det->prefetch(&b, in->conf, in->priv, all, n + e->ndue);
     }
+    free(all);
     if (b.n && e->st->ops->hist_prefetch(e->st, (const char *const *)b.keys, b.n))
         rc = FG_EAGAIN;
     for (size_t i = 0; i < b.n; i++)
         free(b.keys[i]);
     free(b.keys);
     fg_map_fini(&b.groups);
+    if (rc == FG_OK && e->ndue) {
+        e->out_failed = 0;
+        due_judge(e);
+        if (e->out_failed)
+            rc = FG_ERR;
+    }
+    due_clear(e);
     if (rc)
-        e->st->ops->abort_batch(e->st);
+        fg_engine_batch_abort(e);
     return rc;
 }
 
@@ -418,6 +779,11 @@ int fg_engine_process_batch(struct fg_engine *e, struct fg_claim *const *claims,
 
 void fg_engine_batch_abort(struct fg_engine *e)
 {
+    /* Records taken for the abandoned batch are still in a remote store
+     * (their removal was part of the commit): take them again. The
+     * embedded store cannot abort, and has nothing left to take. */
+    for (size_t i = 0; i < e->nscopes; i++)
+        e->taken_upto[i] = INT64_MIN;
     e->st->ops->abort_batch(e->st);
 }
 

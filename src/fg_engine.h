@@ -40,6 +40,7 @@ struct fg_rule_stat {
 struct fg_engine_stats {
     uint64_t events, settlements, other_events, lines, refunds;
     uint64_t refunds_unmatched, superseded, duplicates, alerts, suppressed, out_errors;
+    uint64_t deferred, deferred_done, deferred_lost;   /* fg_ctx_defer() */
     struct fg_rule_stat *rules;
     size_t nrules;
 };
@@ -74,6 +75,17 @@ int fg_engine_process_batch(struct fg_engine *e, struct fg_claim *const *claims,
 int fg_engine_batch_begin(struct fg_engine *e, struct fg_claim *const *claims, size_t n);
 int fg_engine_batch_commit(struct fg_engine *e);
 void fg_engine_batch_abort(struct fg_engine *e);
+
+/**
+ * Live progress, before each batch: every CST event day before
+ * complete_before_day is complete on every partition of the stream (see
+ * fg_detector_api.h), and scopes[0..n) are the partitions whose deferred
+ * judgements this worker owns. Until it is called the engine runs as one
+ * ordered stream (a replay): its own watermark decides, scope -1. Setting
+ * INT64_MAX at the end of a replay judges everything still deferred.
+ */
+void fg_engine_set_progress(struct fg_engine *e, int64_t complete_before_day,
+                            const int *scopes, size_t n);
 
 /** Swap detectors and pack (SIGHUP reload) between batches; state stays.
  * Rule statistics keep their slots only if the rule set is unchanged. */

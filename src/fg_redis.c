@@ -19,6 +19,10 @@
  *   fg:<ns>:H:<group>  hash  "<day>:<bucket>" -> count (peer statistics;
  *                          one key per group, so a batch reads every group
  *                          it needs in the same round trip)
+ *   fg:<ns>:Q:{p<N>}   zset  judgements deferred until their days are
+ *                          complete (record -> ready day), per partition
+ *   fg:<ns>:W:{<topic>} hash partition -> progress (latest committed event
+ *                          time, or idle), shared by the consumer group
  * Every key carries a TTL derived from the widest window that keeps it.
  */
 #include "fg_common.h"
@@ -63,6 +67,14 @@ struct group_hist {
     size_t n, cap;
 };
 
+/* A deferred judgement added (ZADD at commit) or taken (ZREM at commit). */
+struct deferred_op {
+    int scope;
+    int64_t ready;
+    char *rec;
+    size_t len;
+};
+
 struct redis_state {
     struct fg_state base;
     struct fg_redis_opts o;
@@ -83,6 +95,8 @@ struct redis_state {
     struct dead_field *df;
     size_t ndf, capdf;
     struct fg_map ghist;            /* group -> struct group_hist, per batch */
+    struct deferred_op *dq_add, *dq_take;
+    size_t ndq_add, capdq_add, ndq_take, capdq_take;
 };
 
 #define FS "\x1f"
@@ -164,6 +178,14 @@ static void key_of(struct fg_buf *b, const struct redis_state *r, char kind, con
 {
     fg_buf_reset(b);
     fg_buf_printf(b, "fg:%s:%c:{%s}", r->ns, kind, psn);
+}
+
+/* One sorted set per scope (partition), score = ready day; the scope is the
+ * hash tag, as the partition is what a worker owns. */
+static void queue_key(struct fg_buf *b, const struct redis_state *r, int scope)
+{
+    fg_buf_reset(b);
+    fg_buf_printf(b, "fg:%s:Q:{p%d}", r->ns, scope);
 }
 
 static void field_of(struct fg_buf *b, const struct fg_wline *w)
@@ -267,6 +289,11 @@ static void reset_batch(struct redis_state *r)
         }
     fg_map_fini(&r->ghist);
     fg_map_init(&r->ghist);
+    for (size_t i = 0; i < r->ndq_add; i++)
+        free(r->dq_add[i].rec);
+    for (size_t i = 0; i < r->ndq_take; i++)
+        free(r->dq_take[i].rec);
+    r->ndq_add = r->ndq_take = 0;
     r->ndl = r->nds = r->ndh = r->ndf = 0;
     r->failed = 0;
     fg_state_memory_clear_persons(r->mem);
@@ -643,7 +670,7 @@ static int rs_commit(struct fg_state *st)
         reset_batch(r);
         return FG_EAGAIN;
     }
-    if (!r->ndl && !r->nds && !r->ndh && !r->ndf) {
+    if (!r->ndl && !r->nds && !r->ndh && !r->ndf && !r->ndq_add && !r->ndq_take) {
         reset_batch(r);
         return 0;
     }
@@ -733,7 +760,11 @@ static int rs_commit(struct fg_state *st)
         redisAppendCommand(r->c, "EXPIRE %b %" PRId64, key.data, key.len,
                            (h->keep_days + 2) * FG_DAY);
         sent++;
-        /* Days the statistic no longer reads go. */
+        /* Days the statistic no longer reads go: judged from the swept
+         * watermark (which waits for lagging partitions), not from this
+         * batch's newest day. */
+        if (fg_cst_day(r->watermark - r->o.lateness) < newest)
+            newest = fg_cst_day(r->watermark - r->o.lateness);
         for (size_t k = 0; g && k < g->n; k++)
             if (g->day[k] < newest - h->keep_days - 1) {
                 fg_buf_reset(&field);
@@ -742,6 +773,21 @@ static int rs_commit(struct fg_state *st)
                                    field.len);
                 sent++;
             }
+    }
+    for (size_t i = 0; i < r->ndq_add; i++) {
+        struct deferred_op *q = &r->dq_add[i];
+        queue_key(&key, r, q->scope);
+        redisAppendCommand(r->c, "ZADD %b %" PRId64 " %b", key.data, key.len, q->ready,
+                           q->rec, q->len);
+        redisAppendCommand(r->c, "EXPIRE %b %" PRId64, key.data, key.len,
+                           r->o.dedup_seconds + r->o.lateness + FG_DAY);
+        sent += 2;
+    }
+    for (size_t i = 0; i < r->ndq_take; i++) {
+        struct deferred_op *q = &r->dq_take[i];
+        queue_key(&key, r, q->scope);
+        redisAppendCommand(r->c, "ZREM %b %b", key.data, key.len, q->rec, q->len);
+        sent++;
     }
     redisAppendCommand(r->c, "EXEC");
     sent++;
@@ -778,6 +824,113 @@ static int rs_commit(struct fg_state *st)
     return rc;
 }
 
+/* ---- deferred judgements and shared progress ---- */
+
+static void rs_defer_add(struct fg_state *st, int scope, int64_t ready_day, const char *rec,
+                         size_t len)
+{
+    struct redis_state *r = (struct redis_state *)st;
+
+    FG_VEC_GROW(r->dq_add, r->ndq_add, r->capdq_add, 8);
+    r->dq_add[r->ndq_add++] = (struct deferred_op){scope, ready_day, fg_strndup(rec, len), len};
+}
+
+static int rs_defer_take(struct fg_state *st, const int *scopes, size_t n, int64_t upto,
+                         void (*fn)(void *opaque, const char *rec, size_t len), void *opaque)
+{
+    struct redis_state *r = (struct redis_state *)st;
+    struct fg_buf key;
+    double t0;
+    int rc = 0;
+
+    if (!r->c)
+        return FG_EAGAIN;
+    fg_buf_init(&key);
+    for (size_t i = 0; i < n; i++) {
+        queue_key(&key, r, scopes[i]);
+        redisAppendCommand(r->c, "ZRANGEBYSCORE %b -inf %" PRId64 " WITHSCORES", key.data,
+                           key.len, upto);
+    }
+    st->round_trips++;
+    st->commands += n;
+    t0 = mono();
+    for (size_t i = 0; i < n; i++) {
+        redisReply *rep = NULL;
+        if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep ||
+            rep->type != REDIS_REPLY_ARRAY) {
+            freeReplyObject(rep);
+            disconnect(r, r->c && r->c->err ? r->c->errstr : "bad reply");
+            rc = FG_EAGAIN;
+            break;
+        }
+        for (size_t e = 0; e + 1 < rep->elements; e += 2) {
+            redisReply *m = rep->element[e];
+            FG_VEC_GROW(r->dq_take, r->ndq_take, r->capdq_take, 8);
+            r->dq_take[r->ndq_take++] = (struct deferred_op){
+                scopes[i], strtoll(rep->element[e + 1]->str, NULL, 10),
+                fg_strndup(m->str, m->len), m->len};
+            fn(opaque, m->str, m->len);
+        }
+        freeReplyObject(rep);
+    }
+    st->rt_seconds += mono() - t0;
+    fg_buf_fini(&key);
+    if (rc)
+        r->failed = 1;
+    return rc;
+}
+
+static int rs_progress(struct fg_state *st, const char *topic, const int64_t *mine,
+                       int64_t *all, int n)
+{
+    struct redis_state *r = (struct redis_state *)st;
+    struct fg_buf key, args;
+    size_t sent = 0;
+    double t0;
+    int rc = 0;
+
+    if (try_connect(r))
+        return FG_EAGAIN;
+    fg_buf_init(&key);
+    fg_buf_init(&args);
+    fg_buf_printf(&key, "fg:%s:W:{%s}", r->ns, topic);
+    for (int i = 0; i < n; i++) {
+        all[i] = FG_PROGRESS_UNKNOWN;
+        if (mine[i] == FG_PROGRESS_NOT_MINE)
+            continue;
+        redisAppendCommand(r->c, "HSET %b %d %" PRId64, key.data, key.len, i, mine[i]);
+        sent++;
+    }
+    redisAppendCommand(r->c, "EXPIRE %b %" PRId64, key.data, key.len,
+                       r->o.dedup_seconds + r->o.lateness + FG_DAY);
+    redisAppendCommand(r->c, "HGETALL %b", key.data, key.len);
+    sent += 2;
+    st->round_trips++;
+    st->commands += sent;
+    t0 = mono();
+    for (size_t i = 0; i < sent; i++) {
+        redisReply *rep = NULL;
+        if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep ||
+            rep->type == REDIS_REPLY_ERROR) {
+            freeReplyObject(rep);
+            disconnect(r, r->c && r->c->err ? r->c->errstr : "bad reply");
+            rc = FG_EAGAIN;
+            break;
+        }
+        if (i == sent - 1 && rep->type == REDIS_REPLY_ARRAY)
+            for (size_t e = 0; e + 1 < rep->elements; e += 2) {
+                long p = strtol(rep->element[e]->str, NULL, 10);
+                if (p >= 0 && p < n)
+                    all[p] = strtoll(rep->element[e + 1]->str, NULL, 10);
+            }
+        freeReplyObject(rep);
+    }
+    st->rt_seconds += mono() - t0;
+    fg_buf_fini(&key);
+    fg_buf_fini(&args);
+    return rc;
+}
+
 static void rs_stats(struct fg_state *st, size_t *persons, size_t *lines, size_t *groups)
 {
     struct redis_state *r = (struct redis_state *)st;
@@ -798,6 +951,8 @@ static void rs_destroy(struct fg_state *st)
     free(r->ds);
     fg_map_fini(&r->dh);
     free(r->df);
+    free(r->dq_add);
+    free(r->dq_take);
     free(r->host);
     free(r->unix_socket);
     free(r->password);
@@ -819,6 +974,9 @@ static const struct fg_state_ops redis_ops = {
     .hist_sum = rs_hist_sum,
     .hist_prefetch = rs_hist_prefetch,
     .advance = rs_advance,
+    .defer_add = rs_defer_add,
+    .defer_take = rs_defer_take,
+    .progress = rs_progress,
     .stats = rs_stats,
     .destroy = rs_destroy,
 };

@@ -357,6 +357,15 @@ static int run_replay(const struct replay_opts *o)
     }
     if (exit_code == FG_EXIT_OK && flush_batch(eng, batch, srcs, &nbatch, &pd, (int)retry))
         exit_code = FG_EXIT_RUNTIME;
+    /* The end of the input completes every day: judge what is still
+     * deferred (one ordered stream defers nothing; kept for safety). */
+    if (exit_code == FG_EXIT_OK &&
+        fg_engine_stats(eng)->deferred > fg_engine_stats(eng)->deferred_done) {
+        int file_scope = -1;
+        fg_engine_set_progress(eng, INT64_MAX, &file_scope, 1);
+        if (flush_batch(eng, batch, srcs, &nbatch, &pd, (int)retry))
+            exit_code = FG_EXIT_RUNTIME;
+    }
     if (exit_code == FG_EXIT_OK && fg_reader_error(reader)) {
         fprintf(stderr, "fundguard: %s\n", fg_reader_error(reader));
         exit_code = FG_EXIT_DATAERR;

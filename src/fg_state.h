@@ -57,10 +57,30 @@ struct fg_state_ops {
      * trip (a no-op for the embedded store). */
     int (*hist_prefetch)(struct fg_state *st, const char *const *groups, size_t n);
     void (*advance)(struct fg_state *st, int64_t watermark);
+    /* Deferred judgements (fg_ctx_defer): opaque records kept per scope
+     * (a partition; -1 for a file) until days before ready_day are
+     * complete. A remote store writes them with the batch's commit. */
+    void (*defer_add)(struct fg_state *st, int scope, int64_t ready_day, const char *rec,
+                      size_t len);
+    /* Hand every record of these scopes with ready_day <= upto to fn, and
+     * drop them (with the batch's commit, for a remote store; an aborted
+     * batch leaves them in place). One round trip for a remote store. */
+    int (*defer_take)(struct fg_state *st, const int *scopes, size_t n, int64_t upto,
+                      void (*fn)(void *opaque, const char *rec, size_t len), void *opaque);
+    /* Stream progress shared by the workers of a consumer group: publish
+     * mine[p] for the partitions this worker owns (FG_PROGRESS_NOT_MINE
+     * elsewhere) and read everyone's into all[0..n) (FG_PROGRESS_UNKNOWN
+     * where nobody has published). One round trip for a remote store. */
+    int (*progress)(struct fg_state *st, const char *topic, const int64_t *mine,
+                    int64_t *all, int n);
     void (*stats)(struct fg_state *st, size_t *persons, size_t *lines,
                   size_t *hist_groups);
     void (*destroy)(struct fg_state *st);
 };
+
+#define FG_PROGRESS_NOT_MINE INT64_MIN
+#define FG_PROGRESS_UNKNOWN (INT64_MIN + 1)
+#define FG_PROGRESS_IDLE INT64_MAX   /* caught up: holds nobody back */
 
 #define FG_SEEN_EVENTS 0
 #define FG_SEEN_ALERTS 1

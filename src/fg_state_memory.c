@@ -90,8 +90,17 @@ struct hist {
     size_t n, cap;
 };
 
+struct deferred_rec {
+    int scope;
+    int64_t ready;
+    char *rec;
+    size_t len;
+};
+
 struct mem_state {
     struct fg_state base;
+    struct deferred_rec *def;
+    size_t ndef, capdef;
     struct fg_map persons;
     struct fg_map hists;     /* key -> struct hist */
     struct fg_map groups;    /* group -> struct group_days (list of hists) */
@@ -403,6 +412,50 @@ static void mem_advance(struct fg_state *st, int64_t watermark)
     free(dead);
 }
 
+/* ---- deferred judgements: few at a time, so a plain vector ---- */
+
+static void mem_defer_add(struct fg_state *st, int scope, int64_t ready_day, const char *rec,
+                          size_t len)
+{
+    struct mem_state *m = (struct mem_state *)st;
+
+    FG_VEC_GROW(m->def, m->ndef, m->capdef, 16);
+    m->def[m->ndef++] = (struct deferred_rec){scope, ready_day, fg_strndup(rec, len), len};
+}
+
+static int mem_defer_take(struct fg_state *st, const int *scopes, size_t n, int64_t upto,
+                          void (*fn)(void *opaque, const char *rec, size_t len), void *opaque)
+{
+    struct mem_state *m = (struct mem_state *)st;
+    size_t kept = 0;
+
+    for (size_t i = 0; i < m->ndef; i++) {
+        struct deferred_rec *d = &m->def[i];
+        int mine = 0;
+        for (size_t k = 0; k < n && !mine; k++)
+            mine = scopes[k] == d->scope;
+        if (mine && d->ready <= upto) {
+            fn(opaque, d->rec, d->len);
+            free(d->rec);
+        } else {
+            m->def[kept++] = *d;
+        }
+    }
+    m->ndef = kept;
+    return 0;
+}
+
+static int mem_progress(struct fg_state *st, const char *topic, const int64_t *mine,
+                        int64_t *all, int n)
+{
+    /* One process owns everything it sees. */
+    (void)st;
+    (void)topic;
+    for (int i = 0; i < n; i++)
+        all[i] = mine[i] == FG_PROGRESS_NOT_MINE ? FG_PROGRESS_UNKNOWN : mine[i];
+    return 0;
+}
+
 static void mem_stats(struct fg_state *st, size_t *persons, size_t *lines,
                       size_t *groups)
 {
@@ -428,6 +481,9 @@ static void mem_destroy(struct fg_state *st)
             free(g->group);
             free(g);
         }
+    for (size_t i = 0; i < m->ndef; i++)
+        free(m->def[i].rec);
+    free(m->def);
     fg_map_fini(&m->persons);
     fg_map_fini(&m->hists);
     fg_map_fini(&m->groups);
@@ -448,6 +504,9 @@ static const struct fg_state_ops mem_ops = {
     .hist_sum = mem_hist_sum,
     .hist_prefetch = mem_hist_prefetch,
     .advance = mem_advance,
+    .defer_add = mem_defer_add,
+    .defer_take = mem_defer_take,
+    .progress = mem_progress,
     .stats = mem_stats,
     .destroy = mem_destroy,
 };

@@ -54,6 +54,9 @@ DEFAULT_PARAMS = {
     "course_gap_days": 30, "outlier_min_samples": 30,
     "outlier_factor_pct": 300, "outlier_lookback_days": 28,
     "visit_window_days": 90,
+    # state.lateness_seconds; PRICE-OUTLIER's baseline ends
+    # ceil(lateness / day) days before the settlement day
+    "lateness_seconds": 86400,
 }
 
 # Zhejiang prefecture-level cities (mdtrtarea_admvs) and some of their
@@ -617,7 +620,9 @@ class Oracle:
             if "PRICE-OUTLIER" in exact:
                 # fires surely: above pct x (highest possible clean median)
                 if (L.pric * 100 > self.pct * base * 5 // 4 and
-                        self.world.outlier_count(code, inst, L.day)
+                        # injected outliers are same-day visits: the
+                        # visit's day is its settlement (event) day
+                        self.world.outlier_count(code, inst, v.t // 86400)
                         >= self.world.outlier_need):
                     out.append(("PRICE-OUTLIER", L))
             elif L.pric * 100 > self.pct * base * 27 // 40:
@@ -786,6 +791,7 @@ class Generator:
         self.oracle = Oracle(ref, params, enabled, self)
         self.outlier_need = max(40, params["outlier_min_samples"] + 10)
         self.lookback = params["outlier_lookback_days"]
+        self.settle = -(-params["lateness_seconds"] // 86400)
         self.obs = {}            # (code, region, lg) -> {day: n}
         self.outlier_last = {}   # group -> day of last outlier injection
         self.base_cache = {}
@@ -1115,7 +1121,8 @@ class Generator:
         d = self.obs.get((code, I.region, I.lg))
         if not d:
             return 0
-        return sum(n for dd, n in d.items() if day - self.lookback <= dd < day)
+        hi = day - self.settle   # the baseline: complete event days only
+        return sum(n for dd, n in d.items() if hi - self.lookback <= dd < hi)
 
     # ----------------------------------------------------------- formulary
     def formulary(self, I):
@@ -2661,6 +2668,7 @@ class Generator:
                     self.truth_written[row[2]] = \
                         self.truth_written.get(row[2], 0) + 1
                 I = v.inst
+                ed = v.setl_time // 86400   # observations by event day
                 for L in v.lines:
                     if L.count_obs and not L.cancelled and not L.refund and \
                             L.ci.staple:
@@ -2668,7 +2676,7 @@ class Generator:
                         dd = obs.get(g)
                         if dd is None:
                             dd = obs[g] = {}
-                        dd[L.day] = dd.get(L.day, 0) + 1
+                        dd[ed] = dd.get(ed, 0) + 1
                 if (target_s and emitted_s >= target_s) or \
                         (target_l and emitted_l >= target_l):
                     done = True
@@ -2679,7 +2687,7 @@ class Generator:
             if not target_s and not target_l and day >= self.last_day:
                 done = True
             self.sweep(day)
-            lim = day - self.lookback - 2
+            lim = day - self.lookback - self.settle - 2
             if day % 7 == 0:
                 for g in list(obs):
                     dd = obs[g]
@@ -2718,6 +2726,9 @@ def load_params(config_path):
                         params[k] = [str(x) for x in val]
                     else:
                         params[k] = int(val)
+        state = cfg.get("state", {}) or {}
+        if "lateness_seconds" in state:
+            params["lateness_seconds"] = int(state["lateness_seconds"])
     return params, enabled, cfg
 
 

@@ -8,10 +8,11 @@
  * the institution-level price list (PRICE-OVER-LIST), and price far above
  * peers for the same code, region and level group (PRICE-OUTLIER).
  *
- * The outlier baseline is a log-bucket histogram per group and day,
- * summed over complete earlier days only: the verdict depends on event
- * time, not on arrival order across persons, and fits in bounded memory
- * (a sparse histogram per group-day, which later maps to a Redis hash).
+ * The outlier baseline is a log-bucket histogram per group and event day,
+ * summed over complete days only (fg_ctx_complete_before): the verdict
+ * depends on event time, not on arrival order across persons or
+ * partitions, and fits in bounded memory (a sparse histogram per
+ * group-day, a Redis hash per group).
  */
 #include "fg_detector_api.h"
 
@@ -54,7 +55,7 @@ static const struct fg_rule_decl price_rules[] = {
 
 static const struct fg_state_decl price_state[] = {
     {FG_STATE_COUNTER, "peer_hist",
-     "per (code, region, level group, day) price histogram, lookback+1 days"},
+     "per (code, region, level group, event day) price histogram, lookback+settle+1 days"},
     {0},
 };
 
@@ -155,6 +156,7 @@ static const struct baseline *get_baseline(struct fg_ctx *ctx, struct price_priv
     struct baseline *b = fg_map_get(&priv->cache, group, strlen(group));
     uint32_t counts[FG_HIST_BUCKETS];
     uint64_t seen = 0, half;
+    int64_t settle = fg_ctx_settle_days(ctx);
 
     if (b && b->day == day)
         return b;
@@ -180,7 +182,8 @@ static const struct baseline *get_baseline(struct fg_ctx *ctx, struct price_priv
         fg_map_put(&priv->cache, key, strlen(key), b);
     }
     b->day = day;
-    b->n = fg_ctx_hist_sum(ctx, group, day - conf->lookback_days, day - 1, counts);
+    b->n = fg_ctx_hist_sum(ctx, group, day - settle - conf->lookback_days, day - settle - 1,
+                           counts);
     if (b->n == UINT64_MAX) {
         /* The store could not answer: the core retries the batch, and the
          * baseline must be read again then, not taken from this cache. */
@@ -219,14 +222,14 @@ static void price_prefetch(struct fg_batch_ctx *bctx, const void *confp, void *p
             continue;
         for (size_t i = 0; i < c->nlines; i++) {
             const struct fg_line *l = &c->lines[i];
-            int64_t day = fg_cst_day(l->fee_time);
+            int64_t day = fg_cst_day(c->event_time);
             const struct baseline *b;
             if (l->cnt <= 0 || l->pric <= 0)
                 continue;
             group_of(group, sizeof(group), l->hilist_code, c);
             b = fg_map_get(&priv->cache, group, strlen(group));
             if (!b || b->day != day)
-                fg_prefetch_hist(bctx, group, day - conf->lookback_days, day - 1);
+                fg_prefetch_hist(bctx, group, day - conf->lookback_days - 1, day - 1);
         }
     }
 }
@@ -249,6 +252,38 @@ static void emit_price(struct fg_ctx *ctx, const char *rule_id, const struct fg_
     va_end(ap);
     snprintf(a.vola_evid, sizeof(a.vola_evid), "%s", evid);
     fg_emit(ctx, &a);
+}
+
+/* PRICE-OUTLIER for one line of an event of day D, against its peer
+ * group's baseline: the days D - settle - lookback .. D - settle - 1, all
+ * complete by now. */
+static void judge_outlier(struct fg_ctx *ctx, const struct price_conf *conf,
+                          struct price_priv *priv, const struct fg_claim *c,
+                          const struct fg_line *l, const struct fg_wline *w)
+{
+    char group[128], p1[32], p2[32], ev[200];
+    int64_t day = fg_cst_day(c->event_time);
+    int64_t inscp = fg_wline_net_inscp(w);
+    const struct baseline *b;
+    int64_t thr;
+
+    group_of(group, sizeof(group), w->code, c);
+    b = get_baseline(ctx, priv, conf, group, day);
+    if (!b || b->n < (uint64_t)conf->min_samples || b->median <= 0 ||
+        (__int128)l->pric * 100 <= (__int128)conf->factor_pct * b->median)
+        return;
+    thr = fg_muldiv(b->median, conf->factor_pct, 100);
+    /* The sample size is left out on purpose: the alert's content must
+     * not depend on which worker judged it, or when. */
+    snprintf(ev, sizeof(ev),
+             "同类机构基线: %s 区划%s 等级组%d, 结算日前第%lld至第%lld日(完整自然日), 样本>=%lld",
+             w->code, c->mdtrtarea_admvs, level_group(c->hosp_lv),
+             (long long)fg_ctx_settle_days(ctx) + conf->lookback_days,
+             (long long)fg_ctx_settle_days(ctx) + 1, conf->min_samples);
+    emit_price(ctx, "PRICE-OUTLIER", w, fg_muldiv(inscp, l->pric - thr, l->pric), ev,
+               "%s 单价 %s 高于同类中位数 %s 的 %lld%%", w->code,
+               fg_fixed_format(l->pric, 6, p1, sizeof(p1)),
+               fg_fixed_format(b->median, 6, p2, sizeof(p2)), conf->factor_pct);
 }
 
 static int price_check(struct fg_ctx *ctx, const void *confp, void *privp)
@@ -324,37 +359,34 @@ static int price_check(struct fg_ctx *ctx, const void *confp, void *privp)
             }
         }
 
-        /* PRICE-OUTLIER: judge against earlier days, then learn. */
+        /* PRICE-OUTLIER: learn now (the line's event day), judge when
+         * the baseline days are complete: at once unless a partition
+         * lags, else deferred until it catches up. */
         if (!c->mdtrtarea_admvs || !c->hosp_lv || l->pric <= 0) {
             fg_ctx_skip(ctx, "PRICE-OUTLIER");
             continue;
         }
         {
             char group[128];
-            const struct baseline *b;
+            int64_t day = fg_cst_day(c->event_time);
+            int64_t ready = day - fg_ctx_settle_days(ctx);
             group_of(group, sizeof(group), w->code, c);
-            b = get_baseline(ctx, priv, conf, group, w->day);
-            if (b && b->n >= (uint64_t)conf->min_samples && b->median > 0 &&
-                (__int128)l->pric * 100 > (__int128)conf->factor_pct * b->median) {
-                int64_t thr = fg_muldiv(b->median, conf->factor_pct, 100);
-                char ev[200];
-                /* The sample size is left out on purpose: live, other
-                 * partitions may still add to earlier days, and the alert's
-                 * content must not depend on arrival order. */
-                snprintf(ev, sizeof(ev),
-                         "同类机构基线: %s 区划%s 等级组%d, 前%lld个完整自然日, 样本>=%lld",
-                         w->code, c->mdtrtarea_admvs, level_group(c->hosp_lv),
-                         conf->lookback_days, conf->min_samples);
-                emit_price(ctx, "PRICE-OUTLIER", w, fg_muldiv(inscp, l->pric - thr, l->pric),
-                           ev, "%s 单价 %s 高于同类中位数 %s 的 %lld%%", w->code,
-                           fg_fixed_format(l->pric, 6, p1, sizeof(p1)),
-                           fg_fixed_format(b->median, 6, p2, sizeof(p2)),
-                           conf->factor_pct);
-            }
-            fg_ctx_hist_add(ctx, group, w->day, price_bucket(l->pric),
-                            (int)conf->lookback_days + 1);
+            if (fg_ctx_complete_before(ctx) >= ready)
+                judge_outlier(ctx, conf, priv, c, l, w);
+            else
+                fg_ctx_defer(ctx, i, ready);
+            fg_ctx_hist_add(ctx, group, day, price_bucket(l->pric),
+                            (int)(conf->lookback_days + fg_ctx_settle_days(ctx)) + 1);
         }
     }
+    return 0;
+}
+
+static int price_deferred(struct fg_ctx *ctx, const void *confp, void *privp)
+{
+    const struct fg_claim *c = fg_ctx_claim(ctx);
+
+    judge_outlier(ctx, confp, privp, c, &c->lines[0], fg_ctx_line(ctx, 0));
     return 0;
 }
 
@@ -369,6 +401,7 @@ const struct fg_detector fg_detector_abnormal_pricing = {
     .state = price_state,
     .init = price_init,
     .prefetch = price_prefetch,
+    .deferred = price_deferred,
     .retention = price_retention,
     .check = price_check,
     .destroy = price_destroy,

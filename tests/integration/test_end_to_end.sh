@@ -5,7 +5,8 @@
 # daemon has consumed every event, the alerts topic must equal
 # `fundguard replay --canonical` of the same file, jr_id by jr_id (ignoring
 # replay, source, detected_at), each alert keyed by its fixmedins_code.
-# PRICE-OUTLIER differences are listed (FG_OUTLIER_STRICT=1 fails on them).
+# PRICE-OUTLIER included: judgements wait until every partition has passed
+# their baseline days (detectors/abnormal_pricing/README.md).
 set -eu
 . "${FG_SOURCE_DIR:-.}/tests/integration/lib.sh"
 it_init end_to_end

@@ -6,10 +6,14 @@
 # content "live or replay, whatever the batch size or restart points").
 # No Kafka here: the same stream is replayed in orders a consumer may see
 # (one person after the other; 16 partitions drained one after the other)
-# and compared with the time-ordered replay, as the live comparison does
-# (PRICE-OUTLIER differences are listed; FG_OUTLIER_STRICT=1 fails on them).
+# and compared with the time-ordered replay, as the live comparison does.
 # This pins down, deterministically, what end_to_end can only catch when
 # the partitions happen to be fetched unevenly.
+# PRICE-OUTLIER differences are listed, not failed, here: a file is one
+# ordered stream, and a file with its partitions drained one after the
+# other breaks the lateness bound it relies on for complete days. Live, the
+# daemon knows each partition's progress and defers instead; end_to_end and
+# crash compare PRICE-OUTLIER strictly.
 set -eu
 . "${FG_SOURCE_DIR:-.}/tests/integration/lib.sh"
 it_init partition_order
@@ -25,7 +29,7 @@ for l in open(sys.argv[1]):
     a = json.loads(l); a.update(replay=False, source={"topic": "claims", "partition": 0, "offset": 0}, detected_at="")
     print(a["fixmedins_code"] + "\t" + json.dumps(a, ensure_ascii=False))' "$IT/reordered.out" >"$IT/reordered.tsv"
     echo "-- order: $how ($(sed -n 's/.*\(refunds_unmatched=[0-9]*\).*/\1/p' "$IT/reordered.out.log"), time order: $(sed -n 's/.*\(refunds_unmatched=[0-9]*\).*/\1/p' "$IT/replay.jsonl.log"))"
-    if ! "$PYTHON3" "$IT_DIR/fgit.py" compare "$IT/reordered.tsv" "$IT/replay.jsonl" $OUTLIER_FLAG; then
+    if ! "$PYTHON3" "$IT_DIR/fgit.py" compare "$IT/reordered.tsv" "$IT/replay.jsonl"; then
         fails=$((fails + 1))
     fi
 done

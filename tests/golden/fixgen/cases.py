@@ -309,16 +309,18 @@ def baseline(day, n, start=1):
 
 HIGH = Person('33010099000010000001700099', '1', '1961-01-20')
 case('abnormal_pricing/outlier_fires', baseline('2024-06-10', 5) + [
-    event(HIGH, H2, '2024-06-11 10:30:00', '11', [
-        line(1, AIDI, '32.00', '1', '2024-06-11 10:00:00', uplmt='40.00')])], '''
-PRICE-OUTLIER (args: outlier_min_samples=5): five 艾迪注射液 lines at 10.00 on
-06-10 (region 330100, 二级). 10.00 falls in bucket [9.437184, 10.485760), so the
-median is 10.485760; threshold = 300% = 31.457280. 32.00 on 06-11 fires:
-vola_amt = 3200 fen x (32.00 - 31.457280) / 32.00 = 54.272 -> 54 fen = 0.54.
+    event(HIGH, H2, '2024-06-12 10:30:00', '11', [
+        line(1, AIDI, '32.00', '1', '2024-06-12 10:00:00', uplmt='40.00')])], '''
+PRICE-OUTLIER (args: outlier_min_samples=5): five 艾迪注射液 lines at 10.00
+settled on 06-10 (region 330100, 二级). 10.00 falls in bucket [9.437184,
+10.485760), so the median is 10.485760; threshold = 300% = 31.457280. 32.00
+settled on 06-12 fires: with the default lateness (1 day) the baseline of
+06-12 is the complete days up to 06-10. vola_amt = 3200 fen x (32.00 -
+31.457280) / 32.00 = 54.272 -> 54 fen = 0.54.
 ''', OUT_ARGS)
 case('abnormal_pricing/outlier_below_threshold_near_miss', baseline('2024-06-10', 5) + [
-    event(HIGH, H2, '2024-06-11 10:30:00', '11', [
-        line(1, AIDI, '31.45', '1', '2024-06-11 10:00:00', uplmt='40.00')])], '''
+    event(HIGH, H2, '2024-06-12 10:30:00', '11', [
+        line(1, AIDI, '31.45', '1', '2024-06-12 10:00:00', uplmt='40.00')])], '''
 Near miss for PRICE-OUTLIER: as outlier_fires, but the price is 31.45, just
 below the threshold 31.457280 (3 x the bucket upper bound 10.485760, not 3 x
 10.00 = 30.00). No alert.
@@ -326,17 +328,16 @@ below the threshold 31.457280 (3 x the bucket upper bound 10.485760, not 3 x
 case('abnormal_pricing/outlier_same_day_near_miss', baseline('2024-06-10', 5) + [
     event(HIGH, H2, '2024-06-10 18:30:00', '11', [
         line(1, AIDI, '32.00', '1', '2024-06-10 18:00:00', uplmt='40.00')])], '''
-Near miss for PRICE-OUTLIER: the 32.00 line is on 06-10, the same day as the five
-10.00 observations. The baseline is complete earlier days only, so it is empty
-for 06-10. No alert.
+Near miss for PRICE-OUTLIER: the 32.00 line is settled on 06-10, the same day
+as the five 10.00 observations. The baseline is complete earlier days only, so
+it is empty for 06-10. No alert.
 ''', OUT_ARGS)
 case('abnormal_pricing/outlier_few_samples_near_miss', baseline('2024-06-10', 4) + [
-    event(HIGH, H2, '2024-06-11 10:30:00', '11', [
-        line(1, AIDI, '32.00', '1', '2024-06-11 10:00:00', uplmt='40.00')])], '''
+    event(HIGH, H2, '2024-06-12 10:30:00', '11', [
+        line(1, AIDI, '32.00', '1', '2024-06-12 10:00:00', uplmt='40.00')])], '''
 Near miss for PRICE-OUTLIER: only four 10.00 observations on 06-10, fewer than
-outlier_min_samples=5, so 32.00 on 06-11 is not judged. No alert.
+outlier_min_samples=5, so 32.00 on 06-12 is not judged. No alert.
 ''', OUT_ARGS)
-
 # ---------------------------------------------------------------- out_of_catalogue
 case('out_of_catalogue/not_listed_fires', [
     event(M, H1, '2024-03-05 10:20:00', '11', [
@@ -716,3 +717,30 @@ the same event, so line 2 is cancelled and DUP-EXACT must not fire. Before the
 fix, lines of the event itself counted as already expired (their retention ran
 from fee_ocur_time), the refund found no target and DUP-EXACT fired.
 ''')
+
+
+# Added later: at the end, so that the generated ids of the cases above
+# (a running counter) stay as they were.
+case('abnormal_pricing/outlier_next_day_near_miss', baseline('2024-06-10', 5) + [
+    event(HIGH, H2, '2024-06-11 10:30:00', '11', [
+        line(1, AIDI, '32.00', '1', '2024-06-11 10:00:00', uplmt='40.00')])], '''
+Near miss for PRICE-OUTLIER: the 32.00 line is settled on 06-11. With the
+default lateness of one day, 06-10 may still receive events (from a lagging
+partition) while 06-11 is judged, so it is not yet complete: the baseline of
+06-11 ends on 06-09 and is empty. No alert (outlier_fires is 06-12).
+''', OUT_ARGS)
+case('abnormal_pricing/outlier_event_day_not_fee_day', [
+    event(p, (H1, H2)[i % 2], '2024-06-10 %02d:30:00' % (8 + i), '11', [
+        line(1, AIDI, '10.00', '1', '2024-06-01 %02d:00:00' % (8 + i), uplmt='40.00')])
+    for i, p in enumerate(BASE_P[:5])] + [
+    event(HIGH, H2, '2024-06-11 10:30:00', '11', [
+        line(1, AIDI, '32.00', '1', '2024-06-11 10:00:00', uplmt='40.00')]),
+    event(HIGH, H2, '2024-06-12 10:30:00', '11', [
+        line(2, AIDI, '32.00', '1', '2024-06-12 10:00:00', uplmt='40.00')])], '''
+PRICE-OUTLIER keys observations by settlement (event) day, not by fee day:
+five 10.00 lines dated 06-01 but settled on 06-10 belong to 06-10. The 32.00
+line settled on 06-11 is not judged against them (its baseline ends on 06-09;
+keyed by fee day it would have held all five); the 32.00 line settled on
+06-12 fires (vola_amt 0.54). Judging by event day is what makes a day's
+statistics complete once the slowest partition is a lateness past it.
+''', OUT_ARGS)

@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * test_defer.c: a judgement deferred until its days are complete (what a
+ * live worker does while a partition lags) gives exactly the alert the
+ * immediate judgement of a replay gives, and survives the trip through
+ * the store's record format, odd bytes included.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <zlib.h>
+
+#include "fg_app.h"
+#include "fg_buf.h"
+#include "fg_common.h"
+#include "fg_engine.h"
+#include "fg_event.h"
+#include "fg_state.h"
+
+struct sink {
+    char **v;
+    size_t n, cap;
+};
+
+static int collect(void *opaque, const char *json, size_t len, const char *key)
+{
+    struct sink *s = opaque;
+
+    (void)key;
+    FG_VEC_GROW(s->v, s->n, s->cap, 8);
+    s->v[s->n++] = fg_strndup(json, len);
+    return 0;
+}
+
+static int by_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void sink_free(struct sink *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->v[i]);
+    free(s->v);
+}
+
+/* Claims of a golden case, with a line's institution code replaced by one
+ * holding the record format's separator and escape characters. */
+static size_t load_claims(const char *path, struct fg_claim **out, size_t max)
+{
+    static char line[1 << 20];
+    char full[1024], why[256];
+    const char *root = getenv("FG_SOURCE_DIR");
+    gzFile f;
+    size_t n = 0;
+
+    snprintf(full, sizeof(full), "%s/%s", root ? root : ".", path);
+    f = gzopen(full, "r");
+    assert_non_null(f);
+    while (n < max && gzgets(f, line, sizeof(line))) {
+        struct fg_buf b;
+        char *at = strstr(line, "\"fixmedins_code\":\"H33");
+        fg_buf_init(&b);
+        if (at) {
+            /* "H33..." -> "H%25\u001f33...": '%' and 0x1f in a string */
+            fg_buf_append(&b, line, (size_t)(at - line) + 18);
+            fg_buf_puts(&b, "%25\\u001f");
+            fg_buf_puts(&b, at + 18);
+        } else {
+            fg_buf_puts(&b, line);
+        }
+        assert_int_equal(fg_claim_parse(b.data, b.len, &out[n], why, sizeof(why)), 0);
+        n++;
+        fg_buf_fini(&b);
+    }
+    gzclose(f);
+    return n;
+}
+
+/* Runs claims through a fresh engine; defer=1 plays a worker whose other
+ * partitions lag: nothing is complete until the end. */
+static void run(struct fg_app *app, struct fg_claim **claims, size_t n, int defer,
+                struct sink *s, struct fg_engine_stats *stats)
+{
+    struct fg_state *st = fg_state_memory_new();
+    struct fg_engine_opts o = {.canonical = 1, .lateness = 86400, .event_dedup_days = 30,
+                               .out = collect, .out_opaque = s};
+    struct fg_engine *e = fg_engine_new(&app->ds, app->pack, st, &o);
+    struct fg_alert_source *src = calloc(n, sizeof(*src));
+    int scope = -1;
+
+    for (size_t i = 0; i < n; i++)
+        src[i] = (struct fg_alert_source){.file = "t", .line = (long long)i + 1};
+    if (defer)
+        fg_engine_set_progress(e, INT64_MIN, &scope, 1);
+    assert_int_equal(fg_engine_process_batch(e, claims, src, n), 0);
+    if (defer) {
+        fg_engine_set_progress(e, INT64_MAX, &scope, 1);
+        assert_int_equal(fg_engine_process_batch(e, NULL, NULL, 0), 0);
+    }
+    *stats = *fg_engine_stats(e);
+    qsort(s->v, s->n, sizeof(*s->v), by_str);
+    fg_engine_free(e);
+    fg_state_destroy(st);
+    free(src);
+}
+
+static void check_case(const char *events, int few_samples, size_t want_alerts,
+                       size_t want_outliers)
+{
+    char set0[] = "detectors.abnormal_pricing.outlier_min_samples=5";
+    char *sets[] = {set0};
+    struct fg_app app;
+    static struct fg_claim *claims[1000];
+    struct sink now = {0}, later = {0};
+    struct fg_engine_stats s1, s2;
+    size_t n;
+
+    assert_int_equal(fg_app_open(&app, "config/fundguard.json", sets, few_samples ? 1 : 0, 1),
+                     FG_EXIT_OK);
+    n = load_claims(events, claims, 1000);
+    run(&app, claims, n, 0, &now, &s1);
+    run(&app, claims, n, 1, &later, &s2);
+
+    assert_int_equal(s1.deferred, 0);          /* a replay never defers */
+    assert_true(s2.deferred >= n);             /* every priced line did */
+    assert_int_equal(s2.deferred_done, s2.deferred);
+    assert_int_equal(s2.deferred_lost, 0);
+    assert_int_equal(now.n, want_alerts);
+    {
+        size_t outliers = 0;
+        for (size_t i = 0; i < now.n; i++)
+            outliers += strstr(now.v[i], "\"PRICE-OUTLIER\"") != NULL;
+        assert_int_equal(outliers, want_outliers);
+    }
+    assert_int_equal(later.n, now.n);
+    for (size_t i = 0; i < now.n; i++) {
+        assert_string_equal(later.v[i], now.v[i]);
+        if (strstr(now.v[i], "\"H"))
+            assert_non_null(strstr(now.v[i], "%25\\u001f"));   /* the odd code is there */
+    }
+    sink_free(&now);
+    sink_free(&later);
+    for (size_t i = 0; i < n; i++)
+        fg_claim_free(claims[i]);
+    fg_app_close(&app);
+}
+
+static void test_deferred_equals_immediate(void **unused)
+{
+    (void)unused;
+    check_case("tests/fixtures/abnormal_pricing/outlier_fires/events.jsonl", 1, 1, 1);
+    check_case("tests/fixtures/abnormal_pricing/outlier_event_day_not_fee_day/events.jsonl",
+               1, 1, 1);
+    /* thousands of deferred lines, the shipped parameters */
+    check_case("config/samples/claims.jsonl.gz", 0, 58, 4);
+}
+
+static void test_deferred_waits_for_complete_days(void **unused)
+{
+    char set0[] = "detectors.abnormal_pricing.outlier_min_samples=5";
+    char *sets[] = {set0};
+    struct fg_app app;
+    struct fg_claim *claims[16];
+    struct sink s = {0};
+    struct fg_state *st = fg_state_memory_new();
+    struct fg_engine_opts o = {.canonical = 1, .lateness = 86400, .event_dedup_days = 30,
+                               .out = collect, .out_opaque = &s};
+    struct fg_engine *e;
+    struct fg_alert_source src[16];
+    int scope = -1;
+    size_t n;
+    int64_t high_day;
+
+    (void)unused;
+    assert_int_equal(fg_app_open(&app, "config/fundguard.json", sets, 1, 1), FG_EXIT_OK);
+    n = load_claims("tests/fixtures/abnormal_pricing/outlier_fires/events.jsonl", claims, 16);
+    e = fg_engine_new(&app.ds, app.pack, st, &o);
+    for (size_t i = 0; i < n; i++)
+        src[i] = (struct fg_alert_source){.file = "t", .line = (long long)i + 1};
+    high_day = fg_cst_day(claims[n - 1]->event_time);   /* 06-12; baseline to 06-10 */
+
+    /* Every partition idle at first (all complete), then events arrive:
+     * progress goes back, and what is deferred from then on must still be
+     * taken when it comes forward again. */
+    fg_engine_set_progress(e, INT64_MAX, &scope, 1);
+    assert_int_equal(fg_engine_process_batch(e, NULL, NULL, 0), 0);
+    /* The slowest partition is still inside 06-10: 06-10 is not complete. */
+    fg_engine_set_progress(e, high_day - 2, &scope, 1);
+    assert_int_equal(fg_engine_process_batch(e, claims, src, n), 0);
+    assert_int_equal(s.n, 0);
+    /* Still not: nothing taken, nothing judged. */
+    assert_int_equal(fg_engine_process_batch(e, NULL, NULL, 0), 0);
+    assert_int_equal(s.n, 0);
+    /* 06-10 complete: the 06-12 line's baseline is ready; it fires once. */
+    fg_engine_set_progress(e, high_day - 1, &scope, 1);
+    assert_int_equal(fg_engine_process_batch(e, NULL, NULL, 0), 0);
+    assert_int_equal(s.n, 1);
+    assert_non_null(strstr(s.v[0], "\"PRICE-OUTLIER\""));
+    fg_engine_set_progress(e, INT64_MAX, &scope, 1);
+    assert_int_equal(fg_engine_process_batch(e, NULL, NULL, 0), 0);
+    assert_int_equal(s.n, 1);
+
+    sink_free(&s);
+    fg_engine_free(e);
+    fg_state_destroy(st);
+    for (size_t i = 0; i < n; i++)
+        fg_claim_free(claims[i]);
+    fg_app_close(&app);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_deferred_equals_immediate),
+        cmocka_unit_test(test_deferred_waits_for_complete_days),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
