@@ -35,7 +35,8 @@ echo "stream: $LINES fee lines, $(wc -l <"$tmp/stream.jsonl") events, $persons p
 metric() { curl -s "127.0.0.1:$MPORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 
 run_phase() {   # run_phase NAME RATE
-    start_redis "$tmp"
+    mkdir -p "$tmp/redis.$1"   # a fresh Redis per phase (its AOF stays out)
+    start_redis "$tmp/redis.$1"
     redis_base=$(redis-cli -p "$REDIS_PORT" info memory | awk -F: '/^used_memory:/ { print $2 }' | tr -d '\r')
     "$BUILD/fundguard-devbroker" --partitions 64 >"$tmp/broker.out" 2>"$tmp/broker.err" &
     BPID=$!
@@ -58,6 +59,8 @@ run_phase() {   # run_phase NAME RATE
     wait_until 600 sh -c "[ \"\$(curl -s 127.0.0.1:$MPORT/metrics | awk '\$1 == \"fundguard_events_total\" { print \$2 }')\" = $events ]" ||
         { echo "daemon did not consume all $events events"; tail "$tmp/daemon.$1.log"; exit 1; }
     t1=$(date +%s.%N)
+    dups=$(metric fundguard_duplicates_total)
+    [ "$dups" = 0 ] || { echo "invalid run: $dups events were already in state"; exit 1; }
     cpu1=$(awk '{ print $14 + $15 }' "/proc/$FGPID/stat")
     rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$FGPID/status")
     rt=$(metric fundguard_redis_round_trips_total)

@@ -194,65 +194,69 @@ static int caught_up(struct daemon *d, int p)
 }
 
 /* Before a batch: publish this worker's partitions' progress, read the
- * others', and tell the engine which event days are complete everywhere:
- * those before the slowest partition's watermark less the lateness. A
- * partition at its end for idle_ms holds nobody back. */
-static int exchange_progress(struct daemon *d)
+ * others', and hand both to the engine, which judges an event day complete
+ * once the slowest partition is a lateness past it. A partition's
+ * progress is the latest event time committed from it, or, before any,
+ * the first event time it has pending in this batch (nothing it delivers
+ * later can be older than that by more than the lateness). A partition at
+ * its end for idle_ms holds nobody back. */
+static int exchange_progress(struct daemon *d, struct fg_claim *const *claims,
+                             const struct fg_alert_source *srcs, size_t nc)
 {
     int n = d->nparts;
     int64_t *mine = fg_malloc((size_t)(n ? n : 1) * sizeof(*mine));
     int64_t *all = fg_malloc((size_t)(n ? n : 1) * sizeof(*all));
+    int64_t *bounds = fg_malloc((size_t)(n ? n : 1) * sizeof(*bounds));
     int *scopes = fg_malloc((size_t)(n ? n : 1) * sizeof(*scopes));
-    int64_t slowest = FG_PROGRESS_IDLE;
+    int64_t others = FG_PROGRESS_IDLE, before = d->complete_before;
     double now = now_s();
     size_t ns = 0;
-    int rc, holder = -1;
+    int rc;
 
     for (int p = 0; p < n; p++) {
         const struct part *q = &d->parts[p];
         mine[p] = FG_PROGRESS_NOT_MINE;
         if (!q->owned)
             continue;
-        scopes[ns++] = p;
         if (q->eof_since > 0 && (now - q->eof_since) * 1000 >= (double)d->idle_ms &&
             caught_up(d, p))
             mine[p] = FG_PROGRESS_IDLE;
         else if (q->wm != FG_PROGRESS_UNKNOWN)
             mine[p] = q->wm;
     }
+    for (size_t i = 0; i < nc; i++) {   /* first pending event, where none is committed */
+        int p = srcs[i].partition;
+        if (p >= 0 && p < n && d->parts[p].owned && d->parts[p].wm == FG_PROGRESS_UNKNOWN &&
+            (mine[p] == FG_PROGRESS_NOT_MINE || claims[i]->event_time < mine[p]))
+            mine[p] = claims[i]->event_time;
+    }
     rc = d->st->ops->progress(d->st, d->topic_claims, mine, all, n);
     if (rc == 0) {
         for (int p = 0; p < n; p++) {
             int64_t v = all[p];
-            if (d->parts[p].owned) {
-                /* What we know of our own partition; else what its previous
-                 * owner published, but never its idleness, which was true
-                 * then and may not be now. */
-                v = mine[p];
-                if (v == FG_PROGRESS_NOT_MINE)
-                    v = all[p] == FG_PROGRESS_IDLE ? FG_PROGRESS_UNKNOWN : all[p];
+            if (!d->parts[p].owned) {
+                if (v < others)
+                    others = v;
+                continue;
             }
-            if (v < slowest) {
-                slowest = v;
-                holder = p;
-            }
+            /* What we know of our own partition; else what its previous
+             * owner published, but never its idleness, which was true then
+             * and may not be now. */
+            v = mine[p];
+            if (v == FG_PROGRESS_NOT_MINE)
+                v = all[p] == FG_PROGRESS_IDLE ? FG_PROGRESS_UNKNOWN : all[p];
+            scopes[ns] = p;
+            bounds[ns++] = v;
         }
-        int64_t before = d->complete_before;
-        if (n == 0 || slowest == FG_PROGRESS_UNKNOWN)
-            d->complete_before = INT64_MIN;
-        else if (slowest == FG_PROGRESS_IDLE)
-            d->complete_before = INT64_MAX;
-        else
-            d->complete_before = fg_cst_day(slowest - d->lateness);
+        fg_engine_set_progress(d->eng, others, scopes, bounds, ns);
+        d->complete_before = fg_engine_complete_before(d->eng);
         if (d->complete_before != before)
-            fg_log_info("msg=\"complete days advanced\" complete_before=%lld "
-                         "slowest_partition=%d owned=%d",
-                         (long long)d->complete_before, holder,
-                         holder >= 0 ? d->parts[holder].owned : -1);
-        fg_engine_set_progress(d->eng, d->complete_before, scopes, ns);
+            fg_log_debug("msg=\"complete days advanced\" complete_before=%lld",
+                         (long long)d->complete_before);
     }
     free(mine);
     free(all);
+    free(bounds);
     free(scopes);
     return rc ? FG_EAGAIN : FG_OK;
 }
@@ -481,6 +485,16 @@ static void metrics_text(struct daemon *d, struct fg_buf *b)
     fg_buf_printf(b, "# TYPE fundguard_redis_round_trips_total counter\n"
                      "fundguard_redis_round_trips_total %llu\n",
                   (unsigned long long)d->st->round_trips);
+    fg_buf_printf(b, "# HELP fundguard_revokes_total SETTLEMENT_REVOKE events; unmatched: "
+                     "their settlement was unknown or expired.\n"
+                     "# TYPE fundguard_revokes_total counter\n"
+                     "fundguard_revokes_total %llu\n"
+                     "# TYPE fundguard_revokes_unmatched_total counter\n"
+                     "fundguard_revokes_unmatched_total %llu\n"
+                     "# TYPE fundguard_retracts_total counter\n"
+                     "fundguard_retracts_total %llu\n",
+                  (unsigned long long)s->revokes, (unsigned long long)s->revokes_unmatched,
+                  (unsigned long long)s->retracts);
     fg_buf_printf(b, "# HELP fundguard_deferred_total Judgements deferred until their days "
                      "were complete on every partition (this process).\n"
                      "# TYPE fundguard_deferred_total counter\n"
@@ -648,7 +662,7 @@ static int attempt(struct daemon *d, const struct bad_event *bad, size_t nbad,
      * is harmless, a missing one is not. */
     for (size_t i = 0; i < nbad; i++)
         dead_letter(d, bad[i].m, bad[i].why);
-    rc = exchange_progress(d);
+    rc = exchange_progress(d, claims, srcs, nc);
     if (rc == FG_OK)
         rc = fg_engine_batch_begin(d->eng, claims, nc);
     for (size_t i = 0; i < nc && rc == FG_OK; i++)
@@ -805,7 +819,7 @@ static void tick(struct daemon *d)
     d->last_tick = now_s();
     d->dr_failed = 0;
     fg_engine_stats_checkpoint(d->eng);
-    rc = exchange_progress(d);
+    rc = exchange_progress(d, NULL, NULL, 0);
     if (rc == FG_OK)
         rc = fg_engine_batch_begin(d->eng, NULL, 0);
     else

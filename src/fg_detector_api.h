@@ -73,7 +73,8 @@ struct fg_state_decl {
 
 #define FG_WL_REFUND (1u << 0)     /* a refund line (negative cnt) */
 #define FG_WL_REFUNDED (1u << 1)   /* some refund netted against it */
-#define FG_WL_CANCELLED (1u << 2)  /* net quantity fell to zero */
+#define FG_WL_CANCELLED (1u << 2)  /* refunded in full, or settlement revoked */
+#define FG_WL_REVOKED (1u << 4)    /* its settlement was revoked */
 #define FG_WL_HAS_INSCP (1u << 3)
 
 /* One fee line in a person's window. Lines are ordered by seq, the

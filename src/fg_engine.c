@@ -48,7 +48,8 @@ struct fg_engine {
     /* Progress: automatic (one ordered stream: its own watermark) until a
      * live caller sets it from the slowest partition. */
     int progress_set;
-    int64_t complete_before;
+    int64_t others;                /* slowest partition of other workers */
+    int64_t *bounds;               /* per owned scope: how far it has got */
     int *scopes;                   /* deferral scopes this worker owns */
     int64_t *taken_upto;           /* per scope: records taken up to */
     size_t nscopes;
@@ -101,6 +102,7 @@ void fg_engine_free(struct fg_engine *e)
     free(e->due);
     free(e->scopes);
     free(e->taken_upto);
+    free(e->bounds);
     free(e);
 }
 
@@ -183,6 +185,32 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void rec_str(struct fg_buf *b, const char *v);
+static void rec_num(struct fg_buf *b, int64_t v);
+
+/* What a RETRACT needs of an emitted alert, kept with the person: jr_id,
+ * rule, amount, the violating line, and every settlement it involves. */
+static void keep_alert(struct fg_engine *e, struct fg_person *p, const char *jr_id,
+                       const struct fg_alert_spec *spec, int64_t expire)
+{
+    const struct fg_wline *v = spec->violating;
+    struct fg_buf *b = &e->rec;
+
+    fg_buf_reset(b);
+    fg_buf_puts(b, jr_id);
+    rec_str(b, spec->rule_id);
+    rec_num(b, spec->vola_amt);
+    rec_str(b, v->setl_id);
+    rec_str(b, v->feedetl_sn);
+    rec_str(b, v->code);
+    rec_str(b, v->mdtrt_id);
+    rec_str(b, v->fixmedins_code);
+    rec_num(b, (int64_t)spec->ninvolved);
+    for (size_t i = 0; i < spec->ninvolved; i++)
+        rec_str(b, spec->involved[i]->setl_id);
+    e->st->ops->alert_keep(e->st, p, jr_id, b->data, expire);
+}
+
 void fg_emit(struct fg_ctx *ctx, const struct fg_alert_spec *spec)
 {
     struct fg_engine *e = ctx->eng;
@@ -229,15 +257,32 @@ void fg_emit(struct fg_ctx *ctx, const struct fg_alert_spec *spec)
     rs->alerts++;
     rs->amount += spec->vola_amt;
     e->stats.alerts++;
+    if (ctx->person)
+        keep_alert(e, ctx->person, a.jr_id, spec, expire);
 }
 
 /* ---- complete days and deferred judgements ---- */
 
 static int64_t complete_before(const struct fg_engine *e)
 {
-    if (e->progress_set)
-        return e->complete_before;
-    return fg_cst_day(e->watermark - e->o.lateness);
+    int64_t slowest;
+
+    if (!e->progress_set)
+        return fg_cst_day(e->watermark - e->o.lateness);
+    slowest = e->others;
+    for (size_t i = 0; i < e->nscopes; i++)
+        if (e->bounds[i] < slowest)
+            slowest = e->bounds[i];
+    if (slowest == FG_PROGRESS_UNKNOWN)
+        return INT64_MIN;
+    if (slowest == FG_PROGRESS_IDLE)
+        return INT64_MAX;
+    return fg_cst_day(slowest - e->o.lateness);
+}
+
+int64_t fg_engine_complete_before(const struct fg_engine *e)
+{
+    return complete_before(e);
 }
 
 int64_t fg_ctx_complete_before(const struct fg_ctx *ctx)
@@ -250,15 +295,17 @@ int64_t fg_ctx_settle_days(const struct fg_ctx *ctx)
     return (ctx->eng->o.lateness + FG_DAY - 1) / FG_DAY;
 }
 
-void fg_engine_set_progress(struct fg_engine *e, int64_t complete_before_day,
-                            const int *scopes, size_t n)
+void fg_engine_set_progress(struct fg_engine *e, int64_t others, const int *scopes,
+                            const int64_t *bounds, size_t n)
 {
     int *sc = fg_malloc((n ? n : 1) * sizeof(*sc));
     int64_t *up = fg_malloc((n ? n : 1) * sizeof(*up));
+    int64_t *bd = fg_malloc((n ? n : 1) * sizeof(*bd));
 
     /* A scope kept from before keeps its mark; a new one is read afresh. */
     for (size_t i = 0; i < n; i++) {
         sc[i] = scopes[i];
+        bd[i] = bounds ? bounds[i] : others;
         up[i] = INT64_MIN;
         for (size_t k = 0; k < e->nscopes; k++)
             if (e->scopes[k] == scopes[i])
@@ -266,11 +313,29 @@ void fg_engine_set_progress(struct fg_engine *e, int64_t complete_before_day,
     }
     free(e->scopes);
     free(e->taken_upto);
+    free(e->bounds);
     e->scopes = sc;
     e->taken_upto = up;
+    e->bounds = bd;
     e->nscopes = n;
+    e->others = others;
     e->progress_set = 1;
-    e->complete_before = complete_before_day;
+}
+
+/* An event of an owned partition is being processed: the partition has
+ * got that far (the judging of the rest of the batch may use it). */
+static void advance_scope(struct fg_engine *e, const struct fg_alert_source *src,
+                          int64_t event_time)
+{
+    if (!e->progress_set || !src || !src->topic)
+        return;
+    for (size_t i = 0; i < e->nscopes; i++)
+        if (e->scopes[i] == src->partition) {
+            if (e->bounds[i] == FG_PROGRESS_UNKNOWN || e->bounds[i] == FG_PROGRESS_IDLE ||
+                event_time > e->bounds[i])
+                e->bounds[i] = event_time;
+            return;
+        }
 }
 
 /* Record fields, in this order; strings are '=' + text with '%' and the
@@ -460,6 +525,22 @@ static void due_clear(struct fg_engine *e)
     e->ndue = 0;
 }
 
+/* Bring the persons of the taken records into the batch. */
+static int due_load(struct fg_engine *e)
+{
+    const char **psn;
+    int rc;
+
+    if (!e->ndue)
+        return 0;
+    psn = fg_malloc(e->ndue * sizeof(*psn));
+    for (size_t i = 0; i < e->ndue; i++)
+        psn[i] = e->due[i].claim.psn_no;
+    rc = e->st->ops->load_more(e->st, psn, e->ndue);
+    free(psn);
+    return rc;
+}
+
 /* Take what has become ready for the scopes this worker owns. */
 static int due_take(struct fg_engine *e)
 {
@@ -494,7 +575,24 @@ static int due_take(struct fg_engine *e)
     return rc;
 }
 
-/* Judge the taken records; their alerts carry their original source. */
+/* The line's settlement was revoked since it was deferred (if the line is
+ * still in the person's window to tell). */
+static int line_revoked(struct fg_engine *e, struct fg_person *p, const struct fg_wline *w)
+{
+    struct fg_wline **win;
+    size_t n = e->st->ops->window(e->st, p, &win);
+
+    for (size_t i = 0; i < n; i++)
+        if ((win[i]->flags & FG_WL_REVOKED) && strcmp(win[i]->feedetl_sn, w->feedetl_sn) == 0 &&
+            strcmp(win[i]->mdtrt_id, w->mdtrt_id) == 0 &&
+            strcmp(win[i]->fixmedins_code, w->fixmedins_code) == 0)
+            return 1;
+    return 0;
+}
+
+/* Judge the taken records with their persons loaded (so their alerts are
+ * de-duplicated and kept for retraction like any other); the alerts carry
+ * their original source. */
 static void due_judge(struct fg_engine *e)
 {
     for (size_t i = 0; i < e->ndue; i++) {
@@ -507,10 +605,13 @@ static void due_judge(struct fg_engine *e)
             e->stats.deferred_lost++;   /* detector gone since (a reload) */
             continue;
         }
-        struct fg_ctx ctx = {e, in, &d->claim, NULL, &d->wp};
+        struct fg_person *p = e->st->ops->person(e->st, d->claim.psn_no);
+        struct fg_ctx ctx = {e, in, &d->claim, p, &d->wp};
+        e->stats.deferred_done++;
+        if (line_revoked(e, p, &d->w))
+            continue;   /* its settlement was withdrawn meanwhile */
         e->src = &d->src;
         in->det->deferred(&ctx, in->conf, in->priv);
-        e->stats.deferred_done++;
     }
 }
 
@@ -521,13 +622,161 @@ static int64_t sweep_mark(const struct fg_engine *e)
 {
     int64_t t = e->watermark - e->o.lateness;
 
-    if (e->progress_set && e->complete_before != INT64_MAX) {
-        int64_t c = e->complete_before == INT64_MIN ? INT64_MIN / 2
-                                                    : fg_cst_day_start(e->complete_before);
+    int64_t cb = complete_before(e);
+
+    if (e->progress_set && cb != INT64_MAX) {
+        int64_t c = cb == INT64_MIN ? INT64_MIN / 2 : fg_cst_day_start(cb);
         if (c < t)
             t = c;
     }
     return t;
+}
+
+/* ---- settlement revocations ---- */
+
+/* A kept alert record, split in place (see keep_alert). */
+struct kept {
+    const char *jr_id, *rule_id, *setl_id, *feedetl_sn, *code, *mdtrt_id, *fixmedins_code;
+    int64_t amt;
+    const char **setl;   /* the violating line's, then the involved lines' */
+    size_t nsetl;
+    char *f[64];         /* the fields; setl points into it */
+};
+
+static int kept_parse(char *buf, struct kept *k)
+{
+    char **f = k->f;
+    size_t n = 0;
+
+    for (char *p = buf;;) {
+        char *sep = strchr(p, REC_SEP);
+        if (n == 64)
+            return -1;
+        f[n++] = p;
+        if (!sep)
+            break;
+        *sep = '\0';
+        p = sep + 1;
+    }
+    if (n < 9)
+        return -1;
+    k->jr_id = f[0];
+    k->rule_id = rec_unstr(f[1]);
+    k->amt = strtoll(f[2], NULL, 10);
+    k->setl_id = rec_unstr(f[3]);
+    k->feedetl_sn = rec_unstr(f[4]);
+    k->code = rec_unstr(f[5]);
+    k->mdtrt_id = rec_unstr(f[6]);
+    k->fixmedins_code = rec_unstr(f[7]);
+    k->nsetl = (size_t)strtoul(f[8], NULL, 10);
+    if (!k->rule_id || !k->setl_id || n != 9 + k->nsetl)
+        return -1;
+    for (size_t i = 0; i < k->nsetl; i++)
+        f[9 + i] = (char *)rec_unstr(f[9 + i]);
+    f[8] = (char *)k->setl_id;    /* the violating line's settlement first */
+    k->setl = (const char **)&f[8];
+    k->nsetl++;
+    return 0;
+}
+
+/* Publish the withdrawal of a kept alert: the original jr_id, rule and
+ * amount, the violating line; event_id/event_time are the revocation's. */
+static int retract(struct fg_engine *e, const struct fg_claim *c, const struct kept *k)
+{
+    struct fg_rule_stat *rs = rule_stat(e, k->rule_id);
+    const struct fg_rule_decl *rule = rs ? fg_detector_rule(rs->det, k->rule_id) : NULL;
+    struct fg_wline v = {.setl_id = k->setl_id, .feedetl_sn = k->feedetl_sn,
+                         .code = k->code, .mdtrt_id = k->mdtrt_id,
+                         .fixmedins_code = k->fixmedins_code};
+    struct fg_alert_spec spec = {.rule_id = k->rule_id, .violating = &v, .vola_amt = k->amt};
+    struct fg_alert a = {0};
+
+    if (!rule) {
+        fg_log_warn("msg=\"cannot retract: rule no longer loaded\" rule=%s jr_id=%s",
+                    k->rule_id, k->jr_id);
+        return 0;
+    }
+    snprintf(spec.vola_cont, sizeof(spec.vola_cont), "结算 %s 已撤销(%s), 原预警 %s 撤回",
+             c->setl_id, c->event_id, k->jr_id);
+    snprintf(spec.vola_evid, sizeof(spec.vola_evid), "SETTLEMENT_REVOKE %s", c->event_id);
+    snprintf(a.jr_id, sizeof(a.jr_id), "%s", k->jr_id);
+    a.alert_type = "RETRACT";
+    a.rule = rule;
+    a.det = rs->det;
+    a.rule_pack = e->pack->ident;
+    a.spec = &spec;
+    a.psn_no = c->psn_no;
+    a.event_id = c->event_id;
+    a.event_time = c->event_time;
+    a.replay = e->o.replay;
+    a.source = e->src;
+    a.detected_at_ms = e->o.canonical ? 0 : now_ms();
+    fg_buf_reset(&e->out);
+    fg_alert_encode(&e->out, &a, e->o.canonical);
+    if (e->o.out(e->o.out_opaque, e->out.data, e->out.len, k->fixmedins_code)) {
+        e->stats.out_errors++;
+        return -1;
+    }
+    rs->retracted++;
+    e->stats.retracts++;
+    return 0;
+}
+
+/* SETTLEMENT_REVOKE: the settlement's lines stop counting in every window
+ * (a later event is judged as if they never happened), and every alert
+ * that involved one of them is withdrawn with a RETRACT. */
+static int revoke(struct fg_engine *e, const struct fg_claim *c)
+{
+    const struct fg_state_ops *ops = e->st->ops;
+    struct fg_person *p = ops->person(e->st, c->psn_no);
+    struct fg_wline **win;
+    const char *const *recs;
+    char **gone = NULL;
+    size_t n, ngone = 0, lines = 0;
+    int rc = FG_OK;
+
+    if (ops->seen(e->st, p, FG_SEEN_EVENTS, fg_hash64_str(c->event_id),
+                  c->event_time + e->o.event_dedup_days * FG_DAY)) {
+        e->stats.duplicates++;
+        return FG_OK;
+    }
+    fg_person_set_watermark(p, c->event_time);
+    e->stats.revokes++;
+    n = ops->window(e->st, p, &win);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(win[i]->setl_id, c->setl_id) == 0 &&
+            strcmp(win[i]->fixmedins_code, c->fixmedins_code) == 0 &&
+            !(win[i]->flags & FG_WL_REVOKED)) {
+            win[i]->flags |= FG_WL_REVOKED | FG_WL_CANCELLED;
+            ops->update_line(e->st, p, win[i]);
+            lines++;
+        }
+    e->stats.revoked_lines += lines;
+    n = ops->alert_list(e->st, p, &recs);
+    gone = fg_calloc(n ? n : 1, sizeof(*gone));
+    for (size_t i = 0; i < n && rc == FG_OK; i++) {
+        char *buf = fg_strdup(recs[i]);
+        struct kept k;
+        int hit = 0;
+        if (kept_parse(buf, &k) == 0)
+            for (size_t j = 0; j < k.nsetl && !hit; j++)
+                hit = k.setl[j] && strcmp(k.setl[j], c->setl_id) == 0;
+        if (hit) {
+            if (retract(e, c, &k))
+                rc = FG_ERR;
+            else
+                gone[ngone++] = fg_strdup(k.jr_id);
+        }
+        free(buf);
+    }
+    for (size_t i = 0; i < ngone; i++) {
+        ops->alert_forget(e->st, p, gone[i]);
+        free(gone[i]);
+    }
+    free(gone);
+    if (!lines && !ngone)
+        e->stats.revokes_unmatched++;   /* unknown, expired or already revoked */
+    return rc;
 }
 
 /* ---- refunds ---- */
@@ -616,9 +865,11 @@ int fg_engine_process(struct fg_engine *e, const struct fg_claim *c,
     e->out_failed = 0;
     if (c->event_time > e->watermark)
         e->watermark = c->event_time;
+    advance_scope(e, src, c->event_time);
+    if (c->type == FG_EV_SETTLEMENT_REVOKE)
+        return revoke(e, c);
     if (c->type != FG_EV_SETTLEMENT) {
-        /* Visits carry no fee lines; revocations are retracted by a later
-         * stage (issue 5). Both are counted, neither changes state yet. */
+        /* Visits carry no fee lines: counted, no state. */
         e->stats.other_events++;
         return 0;
     }
@@ -724,7 +975,7 @@ int fg_engine_batch_begin(struct fg_engine *e, struct fg_claim *const *claims, s
         return rc;
     /* Deferred judgements that became ready go first: they read only
      * complete days, which nothing in this batch can change. */
-    if (due_take(e)) {
+    if (due_take(e) || due_load(e)) {
         fg_engine_batch_abort(e);
         return FG_EAGAIN;
     }

@@ -35,12 +35,14 @@ struct fg_rule_stat {
     int64_t amount;              /* fen */
     uint64_t skipped;
     uint64_t dry_run;
+    uint64_t retracted;          /* RETRACTs published for its alerts */
 };
 
 struct fg_engine_stats {
     uint64_t events, settlements, other_events, lines, refunds;
     uint64_t refunds_unmatched, superseded, duplicates, alerts, suppressed, out_errors;
     uint64_t deferred, deferred_done, deferred_lost;   /* fg_ctx_defer() */
+    uint64_t revokes, revokes_unmatched, revoked_lines, retracts;
     struct fg_rule_stat *rules;
     size_t nrules;
 };
@@ -77,15 +79,24 @@ int fg_engine_batch_commit(struct fg_engine *e);
 void fg_engine_batch_abort(struct fg_engine *e);
 
 /**
- * Live progress, before each batch: every CST event day before
- * complete_before_day is complete on every partition of the stream (see
- * fg_detector_api.h), and scopes[0..n) are the partitions whose deferred
- * judgements this worker owns. Until it is called the engine runs as one
- * ordered stream (a replay): its own watermark decides, scope -1. Setting
- * INT64_MAX at the end of a replay judges everything still deferred.
+ * Live progress, before each batch. A partition's progress is an event
+ * time: the latest it has delivered into state, or the earliest it still
+ * has to deliver (FG_PROGRESS_UNKNOWN: nothing known, holds everything
+ * back; FG_PROGRESS_IDLE: caught up, holds nothing back). others is the
+ * slowest of the partitions other workers own; scopes[i] are this
+ * worker's partitions (whose deferred judgements it owns) with their
+ * progress bounds[i] (NULL: all equal to others), which the engine
+ * advances as it processes their
+ * events. Every CST event day before the slowest partition's progress
+ * less the lateness is complete (see fg_detector_api.h). Until it is
+ * called the engine runs as one ordered stream (a replay): its own
+ * watermark decides, scope -1. others = FG_PROGRESS_IDLE with no scope
+ * left behind (or all idle) judges everything still deferred.
  */
-void fg_engine_set_progress(struct fg_engine *e, int64_t complete_before_day,
-                            const int *scopes, size_t n);
+void fg_engine_set_progress(struct fg_engine *e, int64_t others, const int *scopes,
+                            const int64_t *bounds, size_t n);
+/** The first CST event day not known complete (INT64_MIN: none known). */
+int64_t fg_engine_complete_before(const struct fg_engine *e);
 
 /** Swap detectors and pack (SIGHUP reload) between batches; state stays.
  * Rule statistics keep their slots only if the rule set is unchanged. */

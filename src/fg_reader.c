@@ -10,8 +10,10 @@
  */
 #include "fg_reader.h"
 #include "fg_common.h"
+#include "fg_sha256.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
 #include <unistd.h>
@@ -44,16 +46,162 @@ struct fg_reader {
     pthread_t reader;
     pthread_t *workers;
     int nworkers;
+    /* Per input, written by the reader thread before reader_done. */
+    struct fg_sha256 *sha;
+    uint64_t *nbytes;
+    int *complete;       /* read to its end */
 };
 
-/* ---- line reading (any line length) ---- */
+/* ---- raw input: plain or gzip, hashed as read ---- */
+
+/*
+ * The input's bytes are read here, not by gzread, so that they can be
+ * hashed on the way in (the replay manifest's sha256 of the input, equal
+ * to sha256sum of the file) with no second pass. gzip is recognised by its
+ * magic bytes as gzread does: concatenated members are read one after the
+ * other, and anything after the last member that is not another member is
+ * ignored (but still hashed: it was read).
+ */
+enum src_kind { SRC_UNKNOWN, SRC_PLAIN, SRC_GZIP, SRC_DRAIN };
 
 struct lines {
-    gzFile gz;
-    char *buf;
+    int fd;
+    enum src_kind kind;
+    z_stream zs;
+    int zinit;
+    unsigned char *in;   /* raw bytes read, not yet consumed: in[ipos..ilen) */
+    size_t ipos, ilen, icap;
+    int in_eof;
+    struct fg_sha256 *sha;
+    uint64_t *nbytes;
+    const char *zerr;    /* reason of a decompression error */
+    char *buf;           /* decompressed text: buf[start..end) unread */
     size_t cap, start, end;
     int eof;
 };
+
+/* More raw bytes into in[]; hashes them. 1, 0 at the end, -1 on error. */
+static int raw_fill(struct lines *r)
+{
+    ssize_t n;
+
+    if (r->in_eof)
+        return 0;
+    if (r->ipos > 0) {
+        memmove(r->in, r->in + r->ipos, r->ilen - r->ipos);
+        r->ilen -= r->ipos;
+        r->ipos = 0;
+    }
+    if (r->icap - r->ilen < 65536) {
+        r->icap = r->icap ? r->icap * 2 : 1 << 18;
+        r->in = fg_realloc(r->in, r->icap);
+    }
+    do
+        n = read(r->fd, r->in + r->ilen, r->icap - r->ilen);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        r->zerr = strerror(errno);
+        return -1;
+    }
+    if (n == 0) {
+        r->in_eof = 1;
+        return 0;
+    }
+    fg_sha256_update(r->sha, r->in + r->ilen, (size_t)n);
+    *r->nbytes += (uint64_t)n;
+    r->ilen += (size_t)n;
+    return 1;
+}
+
+/* At least `want` unconsumed raw bytes, unless the input ends first. */
+static int raw_want(struct lines *r, size_t want)
+{
+    while (r->ilen - r->ipos < want) {
+        int rc = raw_fill(r);
+        if (rc <= 0)
+            return rc;
+    }
+    return 1;
+}
+
+static int gzip_magic(const struct lines *r)
+{
+    return r->ilen - r->ipos >= 2 && r->in[r->ipos] == 0x1f && r->in[r->ipos + 1] == 0x8b;
+}
+
+/* Up to n bytes of text into dst. Returns the count, 0 at the end, -1 on
+ * an error (r->zerr says which). */
+static ssize_t src_read(struct lines *r, char *dst, size_t n)
+{
+    for (;;) {
+        if (r->kind == SRC_UNKNOWN) {
+            if (raw_want(r, 2) < 0)
+                return -1;
+            r->kind = gzip_magic(r) ? SRC_GZIP : SRC_PLAIN;
+            if (r->kind == SRC_GZIP) {
+                if (inflateInit2(&r->zs, 15 + 16) != Z_OK) {
+                    r->zerr = "cannot start gzip decompression";
+                    return -1;
+                }
+                r->zinit = 1;
+            }
+        }
+        if (r->kind == SRC_PLAIN) {
+            size_t have = r->ilen - r->ipos;
+            if (have == 0) {
+                int rc = raw_fill(r);
+                if (rc <= 0)
+                    return rc;
+                continue;
+            }
+            if (have > n)
+                have = n;
+            memcpy(dst, r->in + r->ipos, have);
+            r->ipos += have;
+            return (ssize_t)have;
+        }
+        if (r->kind == SRC_DRAIN) {
+            /* Past the last gzip member: read (and hash) to the end. */
+            int rc;
+            r->ipos = r->ilen;
+            while ((rc = raw_fill(r)) > 0)
+                r->ipos = r->ilen;
+            return rc < 0 ? -1 : 0;
+        }
+        /* gzip */
+        if (r->ipos == r->ilen && raw_fill(r) < 0)
+            return -1;
+        r->zs.next_in = r->in + r->ipos;
+        r->zs.avail_in = (uInt)(r->ilen - r->ipos);
+        r->zs.next_out = (Bytef *)dst;
+        r->zs.avail_out = (uInt)(n > (1u << 30) ? (1u << 30) : n);
+        uInt out0 = r->zs.avail_out;
+        int zr = inflate(&r->zs, Z_NO_FLUSH);
+        size_t produced = out0 - r->zs.avail_out;
+        r->ipos = r->ilen - r->zs.avail_in;
+        if (zr == Z_STREAM_END) {
+            /* Another member follows, or the gzip data is over. */
+            if (raw_want(r, 2) < 0)
+                return -1;
+            if (gzip_magic(r))
+                inflateReset(&r->zs);
+            else
+                r->kind = SRC_DRAIN;
+        } else if (zr == Z_BUF_ERROR || (zr == Z_OK && produced == 0)) {
+            if (r->ipos == r->ilen && r->in_eof) {
+                r->zerr = "unexpected end of file";
+                return -1;
+            }
+        } else if (zr != Z_OK) {
+            r->zerr = r->zs.msg ? r->zs.msg : "invalid gzip data";
+            return -1;
+        }
+        if (produced)
+            return (ssize_t)produced;
+    }
+}
+
+/* ---- line reading (any line length) ---- */
 
 static int next_line(struct lines *r, char **line, size_t *len)
 {
@@ -84,7 +232,7 @@ static int next_line(struct lines *r, char **line, size_t *len)
             r->cap = r->cap ? r->cap * 2 : 1 << 20;
             r->buf = fg_realloc(r->buf, r->cap);
         }
-        int n = gzread(r->gz, r->buf + r->end, (unsigned)(r->cap - r->end));
+        ssize_t n = src_read(r, r->buf + r->end, r->cap - r->end);
         if (n < 0)
             return -1;
         if (n == 0)
@@ -173,14 +321,14 @@ static void *reader_main(void *arg)
         size_t len;
         int rc;
 
-        errno = 0;
-        in.gz = strcmp(path, "-") == 0 ? gzdopen(dup(STDIN_FILENO), "rb") : gzopen(path, "rb");
-        if (!in.gz) {
+        in.fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
+        if (in.fd < 0) {
             snprintf(r->error, sizeof(r->error), "cannot read input %s: %s", label,
-                     errno ? strerror(errno) : "gzip open failed");
+                     strerror(errno));
             break;
         }
-        gzbuffer(in.gz, 1 << 18);
+        in.sha = &r->sha[k];
+        in.nbytes = &r->nbytes[k];
         while ((rc = next_line(&in, &line, &len)) == 1) {
             chunk_add(b, label, ++lineno, line, len);
             if (b->c.n == FG_CHUNK_LINES || b->used >= FG_CHUNK_BYTES) {
@@ -191,12 +339,15 @@ static void *reader_main(void *arg)
                 b = chunk_new();
             }
         }
-        if (rc < 0) {
-            int zerr;
+        if (rc < 0)
             snprintf(r->error, sizeof(r->error), "read error in %s at line %lld: %s", label,
-                     lineno + 1, gzerror(in.gz, &zerr));
-        }
-        gzclose(in.gz);
+                     lineno + 1, in.zerr ? in.zerr : "read failed");
+        else if (rc == 0)
+            r->complete[k] = 1;
+        if (in.zinit)
+            inflateEnd(&in.zs);
+        close(in.fd);
+        free(in.in);
         free(in.buf);
         if (!b || r->error[0])
             break;
@@ -281,6 +432,11 @@ struct fg_reader *fg_reader_start(const char *const *inputs, size_t ninputs,
     pthread_cond_init(&r->cv_work, NULL);
     pthread_cond_init(&r->cv_done, NULL);
     pthread_cond_init(&r->cv_space, NULL);
+    r->sha = fg_calloc(ninputs ? ninputs : 1, sizeof(*r->sha));
+    r->nbytes = fg_calloc(ninputs ? ninputs : 1, sizeof(*r->nbytes));
+    r->complete = fg_calloc(ninputs ? ninputs : 1, sizeof(*r->complete));
+    for (size_t k = 0; k < ninputs; k++)
+        fg_sha256_init(&r->sha[k]);
     r->nworkers = threads < 1 ? 1 : threads;
     r->workers = fg_calloc((size_t)r->nworkers, sizeof(*r->workers));
     FG_ASSERT(pthread_create(&r->reader, NULL, reader_main, r) == 0);
@@ -346,5 +502,24 @@ void fg_reader_free(struct fg_reader *r)
     pthread_cond_destroy(&r->cv_done);
     pthread_cond_destroy(&r->cv_space);
     free(r->workers);
+    free(r->sha);
+    free(r->nbytes);
+    free(r->complete);
     free(r);
+}
+
+int fg_reader_digest(struct fg_reader *r, size_t k, unsigned char sha256[32], uint64_t *bytes)
+{
+    int done;
+
+    pthread_mutex_lock(&r->mu);
+    done = r->reader_done && k < r->ninputs && r->complete[k];
+    pthread_mutex_unlock(&r->mu);
+    if (!done)
+        return -1;
+    *bytes = r->nbytes[k];
+    fg_sha256_final(&r->sha[k], sha256);
+    fg_sha256_init(&r->sha[k]);   /* a second call gets no stale digest */
+    r->complete[k] = 0;
+    return 0;
 }

@@ -12,6 +12,7 @@
 #define FG_READER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "fg_event.h"
 
@@ -49,6 +50,13 @@ struct fg_chunk *fg_reader_next(struct fg_reader *r);
 void fg_reader_release(struct fg_reader *r, struct fg_chunk *c);
 /** Non-NULL when an input could not be opened or read. */
 const char *fg_reader_error(const struct fg_reader *r);
+/**
+ * The SHA-256 of input k's bytes as read (the file's bytes, compressed or
+ * not: what sha256sum of it prints) and their number, computed while
+ * reading. Only once the reader is done (fg_reader_next returned NULL) and
+ * input k was read to its end, and once per input; else -1.
+ */
+int fg_reader_digest(struct fg_reader *r, size_t k, unsigned char sha256[32], uint64_t *bytes);
 /** Stop early (if needed), join the threads and free everything. */
 void fg_reader_free(struct fg_reader *r);
 

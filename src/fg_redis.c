@@ -67,6 +67,12 @@ struct group_hist {
     size_t n, cap;
 };
 
+/* An emitted alert kept (HSET at commit) or forgotten (HDEL) for a person. */
+struct dirty_alert {
+    char *psn, *jr_id;
+    char *val;          /* "<expire>\x1e<record>"; NULL: forget */
+};
+
 /* A deferred judgement added (ZADD at commit) or taken (ZREM at commit). */
 struct deferred_op {
     int scope;
@@ -96,6 +102,8 @@ struct redis_state {
     size_t ndf, capdf;
     struct fg_map ghist;            /* group -> struct group_hist, per batch */
     struct deferred_op *dq_add, *dq_take;
+    struct dirty_alert *da;
+    size_t nda, capda;
     size_t ndq_add, capdq_add, ndq_take, capdq_take;
 };
 
@@ -294,14 +302,21 @@ static void reset_batch(struct redis_state *r)
     for (size_t i = 0; i < r->ndq_take; i++)
         free(r->dq_take[i].rec);
     r->ndq_add = r->ndq_take = 0;
+    for (size_t i = 0; i < r->nda; i++) {
+        free(r->da[i].psn);
+        free(r->da[i].jr_id);
+        free(r->da[i].val);
+    }
+    r->nda = 0;
     r->ndl = r->nds = r->ndh = r->ndf = 0;
     r->failed = 0;
     fg_state_memory_clear_persons(r->mem);
 }
 
-/* Appends UNWATCH and one WATCH over the line hashes of persons[0..n). */
+/* Appends (when fresh) UNWATCH, and one WATCH over the line hashes of
+ * persons[0..n). */
 static void watch_persons(struct redis_state *r, struct fg_buf *key, const char **persons,
-                          size_t n)
+                          size_t n, int fresh)
 {
     const char **argv = fg_malloc((n + 1) * sizeof(*argv));
     size_t *argl = fg_malloc((n + 1) * sizeof(*argl));
@@ -319,7 +334,8 @@ static void watch_persons(struct redis_state *r, struct fg_buf *key, const char 
         argl[i + 1] = strlen(argv[i + 1]);
         off += argl[i + 1] + 1;
     }
-    redisAppendCommand(r->c, "UNWATCH");
+    if (fresh)
+        redisAppendCommand(r->c, "UNWATCH");
     if (n)
         redisAppendCommandArgv(r->c, (int)(n + 1), argv, argl);
     else
@@ -329,41 +345,45 @@ static void watch_persons(struct redis_state *r, struct fg_buf *key, const char 
     free(argv);
 }
 
-static int rs_begin(struct fg_state *st, const char *const *psn, size_t n)
+/* Loads the persons psn[0..n) not yet in the working set, in one round
+ * trip: their lines, seen-sets and emitted alerts, under WATCH (with an
+ * UNWATCH first when fresh, i.e. at the start of a batch).
+ *
+ * Optimistic concurrency. The read (here) and the write (commit) of a
+ * person's state are split by the detector run, so they cannot be one Lua
+ * step. WATCH makes them one transaction: every commit touching a person
+ * writes its line hash (the #wm field), so if another worker committed
+ * for one of our persons in between (a zombie consumer after a
+ * rebalance), our EXEC aborts and the batch is re-run on the state it
+ * wrote. UNWATCH first drops watches of an abandoned batch. */
+static int load_persons(struct redis_state *r, const char *const *psn, size_t n, int fresh)
 {
-    struct redis_state *r = (struct redis_state *)st;
+    struct fg_state *st = &r->base;
     int64_t cut = r->watermark - r->o.lateness;
     struct fg_buf key;
     char cutbuf[32];
-    size_t sent = 0;
-    double t0 = 0;
+    size_t sent = 0, nu = 0;
+    double t0;
     int rc = 0;
+    const char **uniq = fg_malloc((n ? n : 1) * sizeof(*uniq));
 
-    reset_batch(r);
-    if (try_connect(r))
-        return FG_EAGAIN;
     fg_buf_init(&key);
     snprintf(cutbuf, sizeof(cutbuf), "%" PRId64, cut);
     /* Distinct persons only; the batch is small, so a quadratic scan is
      * cheaper than a hash table. */
-    const char **uniq = fg_malloc((n ? n : 1) * sizeof(*uniq));
-    size_t nu = 0;
     for (size_t i = 0; i < n; i++) {
         size_t j;
+        if (!fresh && fg_state_memory_has_person(r->mem, psn[i]))
+            continue;
         for (j = 0; j < nu && strcmp(uniq[j], psn[i]); j++)
             ;
         if (j == nu)
             uniq[nu++] = psn[i];
     }
-    /* Optimistic concurrency. The read (here) and the write (commit) of a
-     * person's state are split by the detector run, so they cannot be one
-     * Lua step. WATCH makes them one transaction: every commit touching a
-     * person writes its line hash (the #wm field), so if another worker
-     * committed for one of our persons in between (a zombie consumer
-     * after a rebalance), our EXEC aborts and the batch is re-run on the
-     * state it wrote. UNWATCH first drops watches of an abandoned batch. */
-    watch_persons(r, &key, uniq, nu);
-    sent += 2;
+    if (!fresh && !nu)
+        goto out;
+    watch_persons(r, &key, uniq, nu, fresh);
+    sent += fresh ? 2 : 1;
     for (size_t i = 0; i < nu; i++) {
         key_of(&key, r, 'L', uniq[i]);
         redisAppendCommand(r->c, "HGETALL %b", key.data, key.len);
@@ -373,24 +393,26 @@ static int rs_begin(struct fg_state *st, const char *const *psn, size_t n)
         key_of(&key, r, 'A', uniq[i]);
         redisAppendCommand(r->c, "ZRANGEBYSCORE %b %s +inf WITHSCORES", key.data, key.len,
                            cutbuf);
-        sent += 3;
+        key_of(&key, r, 'R', uniq[i]);
+        redisAppendCommand(r->c, "HGETALL %b", key.data, key.len);
+        sent += 4;
     }
     st->round_trips++;
     st->commands += sent;
     t0 = mono();
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < (fresh ? 2 : 1); k++) {
         redisReply *rep = NULL;
         if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !command_ok(rep)) {
             freeReplyObject(rep);
             disconnect(r, r->c && r->c->err ? r->c->errstr : "WATCH failed");
             rc = FG_EAGAIN;
-            goto out;
+            goto timed;
         }
         freeReplyObject(rep);
     }
     for (size_t i = 0; i < nu; i++) {
         struct fg_person *p = r->mem->ops->person(r->mem, uniq[i]);
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0; k < 4; k++) {
             redisReply *rep = NULL;
             if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep ||
                 rep->type != REDIS_REPLY_ARRAY) {
@@ -399,7 +421,7 @@ static int rs_begin(struct fg_state *st, const char *const *psn, size_t n)
                 freeReplyObject(rep);
                 disconnect(r, r->c && r->c->err ? r->c->errstr : "bad reply");
                 rc = FG_EAGAIN;
-                goto out;
+                goto timed;
             }
             if (k == 0) {
                 /* The person's watermark first: it decides what is expired. */
@@ -413,6 +435,12 @@ static int rs_begin(struct fg_state *st, const char *const *psn, size_t n)
                     if (a->str[0] != '#')
                         load_line(r, p, a->str, a->len, b->str, b->len,
                                   fg_person_watermark(p) - r->o.lateness);
+                } else if (k == 3) {
+                    /* "<expire>\x1e<record>" */
+                    char *end;
+                    int64_t exp = strtoll(b->str, &end, 10);
+                    if (*end == '\x1e' && exp >= cut)
+                        r->mem->ops->alert_keep(r->mem, p, a->str, end + 1, exp);
                 } else {
                     uint64_t h = strtoull(a->str, NULL, 16);
                     int64_t exp = strtoll(b->str, NULL, 10);
@@ -423,13 +451,39 @@ static int rs_begin(struct fg_state *st, const char *const *psn, size_t n)
             freeReplyObject(rep);
         }
     }
-out:
+timed:
     st->rt_seconds += mono() - t0;
+out:
     free(uniq);
     fg_buf_fini(&key);
+    return rc;
+}
+
+static int rs_begin(struct fg_state *st, const char *const *psn, size_t n)
+{
+    struct redis_state *r = (struct redis_state *)st;
+    int rc;
+
+    reset_batch(r);
+    if (try_connect(r))
+        return FG_EAGAIN;
+    rc = load_persons(r, psn, n, 1);
     if (rc)
         reset_batch(r);
     return rc;
+}
+
+static int rs_load_more(struct fg_state *st, const char *const *psn, size_t n)
+{
+    struct redis_state *r = (struct redis_state *)st;
+
+    if (!r->c || r->failed)
+        return FG_EAGAIN;
+    if (load_persons(r, psn, n, 0)) {
+        r->failed = 1;
+        return FG_EAGAIN;
+    }
+    return 0;
 }
 
 static void rs_abort(struct fg_state *st)
@@ -670,7 +724,7 @@ static int rs_commit(struct fg_state *st)
         reset_batch(r);
         return FG_EAGAIN;
     }
-    if (!r->ndl && !r->nds && !r->ndh && !r->ndf && !r->ndq_add && !r->ndq_take) {
+    if (!r->ndl && !r->nds && !r->ndh && !r->ndf && !r->ndq_add && !r->ndq_take && !r->nda) {
         reset_batch(r);
         return 0;
     }
@@ -774,6 +828,19 @@ static int rs_commit(struct fg_state *st)
                 sent++;
             }
     }
+    for (size_t i = 0; i < r->nda; i++) {
+        struct dirty_alert *a = &r->da[i];
+        key_of(&key, r, 'R', a->psn);
+        if (a->val) {
+            redisAppendCommand(r->c, "HSET %b %s %s", key.data, key.len, a->jr_id, a->val);
+            redisAppendCommand(r->c, "EXPIRE %b %" PRId64, key.data, key.len,
+                               r->o.dedup_seconds + r->o.lateness + FG_DAY);
+            sent += 2;
+        } else {
+            redisAppendCommand(r->c, "HDEL %b %s", key.data, key.len, a->jr_id);
+            sent++;
+        }
+    }
     for (size_t i = 0; i < r->ndq_add; i++) {
         struct deferred_op *q = &r->dq_add[i];
         queue_key(&key, r, q->scope);
@@ -822,6 +889,41 @@ static int rs_commit(struct fg_state *st)
     fg_buf_fini(&val);
     reset_batch(r);
     return rc;
+}
+
+/* ---- emitted alerts, for retraction ---- */
+
+static void dirty_alert(struct redis_state *r, struct fg_person *p, const char *jr_id,
+                        char *val)
+{
+    FG_VEC_GROW(r->da, r->nda, r->capda, 8);
+    r->da[r->nda++] = (struct dirty_alert){fg_strdup(fg_person_psn(p)), fg_strdup(jr_id), val};
+}
+
+static void rs_alert_keep(struct fg_state *st, struct fg_person *p, const char *jr_id,
+                          const char *rec, int64_t expire_at)
+{
+    struct redis_state *r = (struct redis_state *)st;
+    struct fg_buf v;
+
+    r->mem->ops->alert_keep(r->mem, p, jr_id, rec, expire_at);
+    fg_buf_init(&v);
+    fg_buf_printf(&v, "%" PRId64 "\x1e%s", expire_at, rec);
+    dirty_alert(r, p, jr_id, v.data);   /* takes the buffer */
+}
+
+static size_t rs_alert_list(struct fg_state *st, struct fg_person *p, const char *const **recs)
+{
+    struct redis_state *r = (struct redis_state *)st;
+    return r->mem->ops->alert_list(r->mem, p, recs);
+}
+
+static void rs_alert_forget(struct fg_state *st, struct fg_person *p, const char *jr_id)
+{
+    struct redis_state *r = (struct redis_state *)st;
+
+    r->mem->ops->alert_forget(r->mem, p, jr_id);
+    dirty_alert(r, p, jr_id, NULL);
 }
 
 /* ---- deferred judgements and shared progress ---- */
@@ -953,6 +1055,7 @@ static void rs_destroy(struct fg_state *st)
     free(r->df);
     free(r->dq_add);
     free(r->dq_take);
+    free(r->da);
     free(r->host);
     free(r->unix_socket);
     free(r->password);
@@ -963,6 +1066,7 @@ static void rs_destroy(struct fg_state *st)
 static const struct fg_state_ops redis_ops = {
     .name = "redis",
     .begin_batch = rs_begin,
+    .load_more = rs_load_more,
     .commit_batch = rs_commit,
     .abort_batch = rs_abort,
     .person = rs_person,
@@ -974,6 +1078,9 @@ static const struct fg_state_ops redis_ops = {
     .hist_sum = rs_hist_sum,
     .hist_prefetch = rs_hist_prefetch,
     .advance = rs_advance,
+    .alert_keep = rs_alert_keep,
+    .alert_list = rs_alert_list,
+    .alert_forget = rs_alert_forget,
     .defer_add = rs_defer_add,
     .defer_take = rs_defer_take,
     .progress = rs_progress,

@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0
  *
- * fg_replay.c: `fundguard replay` from files (JSON Lines, '-' = stdin,
- * gzip accepted) with the embedded state store, and `check-config`.
+ * fg_replay.c: `fundguard replay` and `check-config`. The replay session
+ * (fg_replay.h) is shared by both sources: files (JSON Lines, '-' = stdin,
+ * gzip accepted), read here through the parallel fg_reader, and a Kafka
+ * topic read by event time (fg_replay_topic.c). The session owns engine
+ * setup, the state namespace, the pending alert buffer, dead letters, the
+ * summary and the audit manifest, so both sources judge identically.
  */
-#include "fg_app.h"
+#include "fg_replay.h"
 #include "fg_common.h"
-#include "fg_engine.h"
-#include "fg_event.h"
 #include "fg_fixed.h"
 #include "fg_hash.h"
 #include "fg_reader.h"
 #include "fg_state.h"
+#include "fg_time.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -19,35 +22,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct replay_opts {
-    const char *config;
-    const char **inputs;
-    size_t ninputs;
-    const char *output;
-    const char *dead_letter;
-    const char *state;
-    const char *run_id;
-    int keep_state;
-    int canonical;
-    int progress;     /* -1 auto (terminal), 0 off, 1 on */
-    char **sets;
-    size_t nsets;
-};
-
-struct dlq {
-    const char *path;
-    FILE *f;          /* opened on the first quarantined event */
-    struct fg_buf b;
-    uint64_t count;
-};
-
 static int usage_replay(void)
 {
     fprintf(stderr,
             "usage: fundguard replay -c FILE --input PATH [--input PATH...]\n"
-            "         [--output PATH] [--dead-letter PATH] [--canonical]\n"
+            "       fundguard replay -c FILE --topic T --from TIME [--to TIME]\n"
+            "         [--output PATH | --output-topic TOPIC] [--dead-letter PATH]\n"
+            "         [--manifest PATH | --no-manifest] [--canonical]\n"
             "         [--state memory|redis] [--run-id ID] [--keep-state]\n"
-            "         [--progress|--no-progress] [--set KEY=VALUE...]\n");
+            "         [--progress|--no-progress] [--set KEY=VALUE...]\n"
+            "  TIME: ISO 8601 with an offset (2024-03-05T00:00:00+08:00) or\n"
+            "        \"yyyy-MM-dd HH:mm:ss\" (China Standard Time); --to defaults to now\n");
     return FG_EXIT_USAGE;
 }
 
@@ -78,63 +63,57 @@ static int take_common(int argc, char **argv, int *i, const char **config,
     return 0;
 }
 
-/* Alerts of a batch wait here until the batch's state is committed, so a
- * batch retried after a state-store failure writes its alerts once. */
-struct pending {
-    struct fg_buf buf;
-    FILE *out;
-};
+double fg_replay_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
+/* ---- the session ---- */
+
+/* Alerts of a batch wait in the pending buffer until the batch's state is
+ * committed, so a batch retried after a state-store failure writes its
+ * alerts once. */
 static int alert_to_pending(void *opaque, const char *json, size_t len, const char *key)
 {
-    struct pending *pd = opaque;
-    (void)key;
-    fg_buf_append(&pd->buf, json, len);
-    fg_buf_putc(&pd->buf, '\n');
+    struct fg_replay *rp = opaque;
+    fg_buf_append(&rp->pending, json, len);
+    fg_buf_putc(&rp->pending, '\n');
+    fg_buf_append(&rp->pending_keys, key ? key : "", key ? strlen(key) + 1 : 1);
     return 0;
 }
 
-static int dlq_write(struct dlq *d, const char *reason, const char *file, long long line,
-                     const char *raw, size_t len)
+/* The committed batch's alerts to the output; each also into the digest
+ * of the canonical output (for the manifest). */
+static int pending_write(struct fg_replay *rp)
 {
-    if (!d->f) {
-        d->f = fopen(d->path, "w");
-        if (!d->f) {
-            fprintf(stderr, "fundguard: cannot open dead-letter file %s: %s\n", d->path,
-                    strerror(errno));
-            return -1;
-        }
+    const char *p = rp->pending.data, *end = p + rp->pending.len;
+    const char *key = rp->pending_keys.data;
+    int rc = 0;
+
+    if (!rp->pending.len)
+        return 0;
+    for (; p < end && rc == 0;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = (size_t)(nl - p);
+        size_t keep = fg_manifest_canonical_len(p, len, rp->o->canonical);
+        fg_sha256_update(&rp->alerts_sha, p, keep);
+        if (keep < len)
+            fg_sha256_update(&rp->alerts_sha, "}", 1);
+        fg_sha256_update(&rp->alerts_sha, "\n", 1);
+        if (rp->emit)
+            rc = rp->emit(rp->emit_opaque, p, len, key);
+        rp->alerts_written++;
+        key += strlen(key) + 1;
+        p = nl + 1;
     }
-    fg_buf_reset(&d->b);
-    fg_buf_puts(&d->b, "{\"schema\":\"fundguard.dead_letter.v1\",\"reason\":");
-    fg_buf_json_cstr(&d->b, reason);
-    fg_buf_puts(&d->b, ",\"source\":{\"file\":");
-    fg_buf_json_cstr(&d->b, file);
-    fg_buf_printf(&d->b, ",\"line\":%lld},\"bytes\":%zu,", line, len);
-    /* Raw bytes go out verbatim when they are text, else as base64, so
-     * nothing of the original is lost either way. */
-    if (fg_utf8_valid(raw, len) && !memchr(raw, '\0', len)) {
-        fg_buf_puts(&d->b, "\"raw\":");
-        fg_buf_json_str(&d->b, raw, len);
-    } else {
-        fg_buf_puts(&d->b, "\"raw_base64\":\"");
-        fg_buf_base64(&d->b, raw, len);
-        fg_buf_putc(&d->b, '"');
-    }
-    fg_buf_puts(&d->b, "}\n");
-    d->count++;
-    if (fwrite(d->b.data, 1, d->b.len, d->f) != d->b.len)
-        return -1;
-    return 0;
+    if (!rp->emit && fwrite(rp->pending.data, 1, rp->pending.len, rp->out) != rp->pending.len)
+        rc = -1;
+    return rc;
 }
 
-/* Events are handed to the engine in batches, the unit a remote state
- * backend fetches and writes in one round trip. */
-#define REPLAY_BATCH 32
-
-static int flush_batch(struct fg_engine *eng, struct fg_claim **batch,
-                       struct fg_alert_source *srcs, size_t *n, struct pending *pd,
-                       int retry_seconds)
+static int flush_batch(struct fg_replay *rp)
 {
     struct timespec t0, now;
     long backoff_ms = 100;
@@ -142,14 +121,15 @@ static int flush_batch(struct fg_engine *eng, struct fg_claim **batch,
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
-        fg_buf_reset(&pd->buf);
-        fg_engine_stats_checkpoint(eng);
-        rc = fg_engine_process_batch(eng, batch, srcs, *n);
+        fg_buf_reset(&rp->pending);
+        fg_buf_reset(&rp->pending_keys);
+        fg_engine_stats_checkpoint(rp->eng);
+        rc = fg_engine_process_batch(rp->eng, rp->batch, rp->srcs, rp->nbatch);
         if (rc != FG_EAGAIN)
             break;
-        fg_engine_stats_rollback(eng);   /* the retry counts the batch once */
+        fg_engine_stats_rollback(rp->eng);   /* the retry counts the batch once */
         clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec - t0.tv_sec >= retry_seconds)
+        if (now.tv_sec - t0.tv_sec >= rp->retry)
             break;
         /* The state store is down: back off and replay the batch, which
          * is safe because nothing of it was committed. */
@@ -157,10 +137,10 @@ static int flush_batch(struct fg_engine *eng, struct fg_claim **batch,
         nanosleep(&ts, NULL);
         backoff_ms = backoff_ms * 2 > 5000 ? 5000 : backoff_ms * 2;
     }
-    for (size_t i = 0; i < *n; i++)
-        fg_claim_free(batch[i]);
-    *n = 0;
-    if (rc == FG_OK && pd->buf.len && fwrite(pd->buf.data, 1, pd->buf.len, pd->out) != pd->buf.len)
+    for (size_t i = 0; i < rp->nbatch; i++)
+        fg_claim_free(rp->batch[i]);
+    rp->nbatch = 0;
+    if (rc == FG_OK && pending_write(rp))
         rc = FG_ERR;
     if (rc)
         fprintf(stderr, "fundguard: cannot process events: %s\n",
@@ -168,32 +148,156 @@ static int flush_batch(struct fg_engine *eng, struct fg_claim **batch,
     return rc;
 }
 
-/* The replay's state namespace: --run-id, or derived from the inputs
- * (names and sizes), so the same input maps to the same namespace. */
-static void replay_run_id(const struct replay_opts *o, char *buf, size_t size)
+int fg_replay_open(struct fg_replay *rp, const struct fg_replay_opts *o)
 {
-    uint64_t h = 0x9e3779b97f4a7c15ULL;
+    char err[512];
+    int rc;
 
-    if (o->run_id) {
-        snprintf(buf, size, "%s", o->run_id);
-        return;
+    memset(rp, 0, sizeof(*rp));
+    rp->o = o;
+    rp->out = stdout;
+    fg_buf_init(&rp->pending);
+    fg_buf_init(&rp->pending_keys);
+    fg_buf_init(&rp->dlq_buf);
+    fg_sha256_init(&rp->alerts_sha);
+    rc = fg_app_open(&rp->app, o->config, o->sets, o->nsets, 1);
+    if (rc)
+        return rc;
+    rp->app_open = 1;
+    if (fg_config_int(rp->app.cfg, "replay.max_event_bytes", 16 << 20, 1024, 1LL << 30,
+                      &rp->max_bytes, err, sizeof(err)) ||
+        fg_config_int(rp->app.cfg, "state.lateness_seconds", 86400, 0, 30LL * 86400,
+                      &rp->lateness, err, sizeof(err)) ||
+        fg_config_int(rp->app.cfg, "state.event_dedup_days", 30, 1, 3660, &rp->dedup, err,
+                      sizeof(err)) ||
+        fg_config_int(rp->app.cfg, "state.retry_seconds", 60, 1, 86400, &rp->retry, err,
+                      sizeof(err)) ||
+        fg_config_int(rp->app.cfg, "replay.parse_threads", 0, 0, 64, &rp->threads, err,
+                      sizeof(err))) {
+        fprintf(stderr, "fundguard: config error: %s\n", err);
+        return FG_EXIT_CONFIG;
     }
-    for (size_t i = 0; i < o->ninputs; i++) {
-        struct stat st;
-        char sz[32];
-        h ^= fg_hash64_str(o->inputs[i]) + (h << 6) + (h >> 2);
-        snprintf(sz, sizeof(sz), "%lld",
-                 stat(o->inputs[i], &st) == 0 ? (long long)st.st_size : -1LL);
-        h ^= fg_hash64_str(sz) + (h << 6) + (h >> 2);
+    if (o->state && strcmp(o->state, "memory") != 0 && strcmp(o->state, "redis") != 0) {
+        fprintf(stderr, "fundguard: replay --state %s: expected memory or redis\n", o->state);
+        return FG_EXIT_USAGE;
     }
-    snprintf(buf, size, "in-%016llx", (unsigned long long)h);
+    rp->redis = o->state && strcmp(o->state, "redis") == 0;
+    if (rp->threads == 0) {
+        /* Default: one parser per core; parsing is the bottleneck. */
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        rp->threads = ncpu < 1 ? 1 : ncpu > 8 ? 8 : ncpu;
+    }
+    if (!o->output_topic && o->output && strcmp(o->output, "-") != 0) {
+        rp->out = fopen(o->output, "w");
+        if (!rp->out) {
+            rp->out = stdout;
+            fprintf(stderr, "fundguard: cannot open output %s: %s\n", o->output,
+                    strerror(errno));
+            return FG_EXIT_RUNTIME;
+        }
+    }
+    if (o->dead_letter) {
+        rp->dlq_path = fg_strdup(o->dead_letter);
+    } else {
+        const char *base = o->output && strcmp(o->output, "-") ? o->output : "replay";
+        size_t n = strlen(base) + 5;
+        rp->dlq_path = fg_malloc(n);
+        snprintf(rp->dlq_path, n, "%s.dlq", base);
+    }
+    rp->progress = o->progress < 0 ? isatty(STDERR_FILENO) : o->progress;
+    json_object_seed(0);   /* seed Jansson's hash once, before parse threads */
+    return FG_EXIT_OK;
 }
 
-static double mono_now(void)
+int fg_replay_start(struct fg_replay *rp, const char *run_id)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    struct fg_engine_opts eo = {0};
+
+    snprintf(rp->run_id, sizeof(rp->run_id), "%s", run_id);
+    snprintf(rp->ns, sizeof(rp->ns), "replay:%s", rp->run_id);
+    if (rp->redis) {
+        rp->st = fg_app_redis_state(&rp->app, rp->ns, rp->lateness, rp->dedup);
+        if (!rp->st)
+            return FG_EXIT_CONFIG;
+        fprintf(stderr, "fundguard replay: state in redis namespace %s\n", rp->ns);
+    } else {
+        rp->st = fg_state_memory_new();
+    }
+    eo.canonical = rp->o->canonical;
+    eo.replay = 1;
+    eo.lateness = rp->lateness;
+    eo.event_dedup_days = rp->dedup;
+    eo.out = alert_to_pending;
+    eo.out_opaque = rp;
+    rp->eng = fg_engine_new(&rp->app.ds, rp->app.pack, rp->st, &eo);
+    rp->t0 = fg_replay_now();
+    return FG_EXIT_OK;
+}
+
+int fg_replay_event(struct fg_replay *rp, struct fg_claim *claim,
+                    const struct fg_alert_source *src)
+{
+    rp->batch[rp->nbatch] = claim;
+    rp->srcs[rp->nbatch++] = *src;
+    if (rp->nbatch == FG_REPLAY_BATCH && flush_batch(rp))
+        return FG_EXIT_RUNTIME;
+    return FG_EXIT_OK;
+}
+
+int fg_replay_quarantine(struct fg_replay *rp, const char *reason,
+                         const struct fg_alert_source *src, const char *raw, size_t len)
+{
+    struct fg_buf *b = &rp->dlq_buf;
+
+    rp->quarantined++;
+    if (!rp->dlq) {
+        rp->dlq = fopen(rp->dlq_path, "w");
+        if (!rp->dlq) {
+            fprintf(stderr, "fundguard: cannot open dead-letter file %s: %s\n", rp->dlq_path,
+                    strerror(errno));
+            return FG_EXIT_RUNTIME;
+        }
+    }
+    fg_buf_reset(b);
+    fg_buf_puts(b, "{\"schema\":\"fundguard.dead_letter.v1\",\"reason\":");
+    fg_buf_json_cstr(b, reason);
+    if (src->topic) {
+        fg_buf_puts(b, ",\"source\":{\"topic\":");
+        fg_buf_json_cstr(b, src->topic);
+        fg_buf_printf(b, ",\"partition\":%d,\"offset\":%lld}", src->partition, src->offset);
+    } else {
+        fg_buf_puts(b, ",\"source\":{\"file\":");
+        fg_buf_json_cstr(b, src->file);
+        fg_buf_printf(b, ",\"line\":%lld}", src->line);
+    }
+    fg_buf_printf(b, ",\"bytes\":%zu,", len);
+    /* Raw bytes go out verbatim when they are text, else as base64, so
+     * nothing of the original is lost either way. */
+    if (fg_utf8_valid(raw, len) && !memchr(raw, '\0', len)) {
+        fg_buf_puts(b, "\"raw\":");
+        fg_buf_json_str(b, raw, len);
+    } else {
+        fg_buf_puts(b, "\"raw_base64\":\"");
+        fg_buf_base64(b, raw, len);
+        fg_buf_putc(b, '"');
+    }
+    fg_buf_puts(b, "}\n");
+    if (fwrite(b->data, 1, b->len, rp->dlq) != b->len)
+        return FG_EXIT_RUNTIME;
+    return FG_EXIT_OK;
+}
+
+int fg_replay_progress_due(struct fg_replay *rp)
+{
+    double now;
+
+    if (!rp->progress)
+        return 0;
+    now = fg_replay_now();
+    if (now - rp->last_progress <= 0.5)
+        return 0;
+    rp->last_progress = now;
+    return 1;
 }
 
 static void print_summary(FILE *out, const struct fg_engine_stats *s, uint64_t quarantined,
@@ -225,191 +329,227 @@ static void print_summary(FILE *out, const struct fg_engine_stats *s, uint64_t q
         fprintf(out, "  quarantined events written to %s\n", dlq_path);
 }
 
-static int run_replay(const struct replay_opts *o)
+/* Where the manifest goes: --manifest, else next to an --output file. */
+static char *manifest_path(const struct fg_replay_opts *o)
 {
-    struct fg_app app;
-    struct fg_state *st = NULL;
-    struct fg_engine *eng = NULL;
-    struct fg_engine_opts eo = {0};
-    struct dlq dlq = {0};
-    struct fg_reader *reader;
-    struct fg_chunk *chunk;
-    long long threads;
-    FILE *out = stdout;
-    char *dlq_default = NULL;
-    uint64_t quarantined = 0, blank = 0;
-    long long max_bytes, lateness, dedup;
-    double t0, last_progress = 0;
-    int rc, progress, exit_code = FG_EXIT_OK;
-    char err[512];
-    struct fg_claim *batch[REPLAY_BATCH];
-    struct fg_alert_source srcs[REPLAY_BATCH];
-    size_t nbatch = 0;
-    struct pending pd = {0};
-    long long retry;
+    size_t n;
+    char *p;
 
-    rc = fg_app_open(&app, o->config, o->sets, o->nsets, 1);
-    if (rc)
-        return rc;
-    if (fg_config_int(app.cfg, "replay.max_event_bytes", 16 << 20, 1024, 1LL << 30,
-                      &max_bytes, err, sizeof(err)) ||
-        fg_config_int(app.cfg, "state.lateness_seconds", 86400, 0, 30LL * 86400, &lateness,
-                      err, sizeof(err)) ||
-        fg_config_int(app.cfg, "state.event_dedup_days", 30, 1, 3660, &dedup, err,
-                      sizeof(err)) ||
-        fg_config_int(app.cfg, "state.retry_seconds", 60, 1, 86400, &retry, err,
-                      sizeof(err)) ||
-        fg_config_int(app.cfg, "replay.parse_threads", 0, 0, 64, &threads, err,
-                      sizeof(err))) {
-        fprintf(stderr, "fundguard: config error: %s\n", err);
-        fg_app_close(&app);
-        return FG_EXIT_CONFIG;
-    }
-    if (o->state && strcmp(o->state, "memory") != 0 && strcmp(o->state, "redis") != 0) {
-        fprintf(stderr, "fundguard: replay --state %s: expected memory or redis\n", o->state);
-        fg_app_close(&app);
-        return FG_EXIT_USAGE;
-    }
-    if (o->output && strcmp(o->output, "-") != 0) {
-        out = fopen(o->output, "w");
-        if (!out) {
-            fprintf(stderr, "fundguard: cannot open output %s: %s\n", o->output,
-                    strerror(errno));
-            fg_app_close(&app);
-            return FG_EXIT_RUNTIME;
-        }
-    }
-    if (o->dead_letter) {
-        dlq.path = o->dead_letter;
-    } else {
-        const char *base = o->output && strcmp(o->output, "-") ? o->output : "replay";
-        size_t n = strlen(base) + 5;
-        dlq_default = fg_malloc(n);
-        snprintf(dlq_default, n, "%s.dlq", base);
-        dlq.path = dlq_default;
-    }
-    fg_buf_init(&dlq.b);
+    if (o->no_manifest)
+        return NULL;
+    if (o->manifest)
+        return fg_strdup(o->manifest);
+    if (o->output_topic || !o->output || strcmp(o->output, "-") == 0)
+        return NULL;
+    n = strlen(o->output) + sizeof(".manifest.json");
+    p = fg_malloc(n);
+    snprintf(p, n, "%s.manifest.json", o->output);
+    return p;
+}
 
-    if (o->state && strcmp(o->state, "redis") == 0) {
-        char run_id[64], ns[96];
-        replay_run_id(o, run_id, sizeof(run_id));
-        snprintf(ns, sizeof(ns), "replay:%s", run_id);
-        st = fg_app_redis_state(&app, ns, lateness, dedup);
-        if (!st) {
-            fg_app_close(&app);
-            return FG_EXIT_CONFIG;
-        }
-        fprintf(stderr, "fundguard replay: state in redis namespace %s\n", ns);
-    } else {
-        st = fg_state_memory_new();
-    }
-    pd.out = out;
-    fg_buf_init(&pd.buf);
-    eo.canonical = o->canonical;
-    eo.replay = 1;
-    eo.lateness = lateness;
-    eo.event_dedup_days = dedup;
-    eo.out = alert_to_pending;
-    eo.out_opaque = &pd;
-    eng = fg_engine_new(&app.ds, app.pack, st, &eo);
-    progress = o->progress < 0 ? isatty(STDERR_FILENO) : o->progress;
-    if (threads == 0) {
-        /* Default: one parser per core; parsing is the bottleneck. */
-        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = ncpu < 1 ? 1 : ncpu > 8 ? 8 : ncpu;
-    }
-    json_object_seed(0);   /* seed Jansson's hash once, before threads */
-    t0 = mono_now();
+int fg_replay_finish(struct fg_replay *rp, int exit_code, const int *scopes, size_t nscopes,
+                     const char *extra)
+{
+    const struct fg_engine_stats *s = fg_engine_stats(rp->eng);
+    char *mpath;
 
-    reader = fg_reader_start((const char *const *)o->inputs, o->ninputs, (size_t)max_bytes,
-                             (int)threads);
-    while (exit_code == FG_EXIT_OK && (chunk = fg_reader_next(reader))) {
-        for (size_t i = 0; i < chunk->n && exit_code == FG_EXIT_OK; i++) {
-            struct fg_item *it = &chunk->items[i];
-            if (it->blank) {
-                blank++;
-            } else if (!it->claim) {
-                quarantined++;
-                if (dlq_write(&dlq, it->why, it->label, it->line, it->raw, it->len))
-                    exit_code = FG_EXIT_RUNTIME;
-            } else {
-                batch[nbatch] = it->claim;
-                it->claim = NULL;   /* the batch owns it now */
-                srcs[nbatch++] = (struct fg_alert_source){.file = it->label, .line = it->line};
-                if (nbatch == REPLAY_BATCH &&
-                    flush_batch(eng, batch, srcs, &nbatch, &pd, (int)retry))
-                    exit_code = FG_EXIT_RUNTIME;
-            }
-        }
-        fg_reader_release(reader, chunk);
-        if (progress) {
-            double now = mono_now();
-            if (now - last_progress > 0.5) {
-                const struct fg_engine_stats *s = fg_engine_stats(eng);
-                fprintf(stderr, "\rreplay: events=%llu lines=%llu alerts=%llu "
-                                "quarantined=%llu lines/s=%.0f   ",
-                        (unsigned long long)s->events, (unsigned long long)s->lines,
-                        (unsigned long long)s->alerts, (unsigned long long)quarantined,
-                        (double)s->lines / (now - t0));
-                last_progress = now;
-            }
-        }
-    }
-    if (exit_code == FG_EXIT_OK && flush_batch(eng, batch, srcs, &nbatch, &pd, (int)retry))
+    /* What was read is judged and written even when the input broke off
+     * (exit 65): only a runtime failure stops the output. */
+    int judge = exit_code == FG_EXIT_OK || exit_code == FG_EXIT_DATAERR;
+    if (judge && flush_batch(rp))
         exit_code = FG_EXIT_RUNTIME;
     /* The end of the input completes every day: judge what is still
      * deferred (one ordered stream defers nothing; kept for safety). */
-    if (exit_code == FG_EXIT_OK &&
-        fg_engine_stats(eng)->deferred > fg_engine_stats(eng)->deferred_done) {
-        int file_scope = -1;
-        fg_engine_set_progress(eng, INT64_MAX, &file_scope, 1);
-        if (flush_batch(eng, batch, srcs, &nbatch, &pd, (int)retry))
+    if (judge && exit_code != FG_EXIT_RUNTIME && s->deferred > s->deferred_done) {
+        fg_engine_set_progress(rp->eng, INT64_MAX, scopes, NULL, nscopes);
+        if (flush_batch(rp))
             exit_code = FG_EXIT_RUNTIME;
+    }
+    for (size_t k = 0; k < rp->nbatch; k++)
+        fg_claim_free(rp->batch[k]);
+    rp->nbatch = 0;
+    if (rp->progress)
+        fputc('\n', stderr);
+    if (!rp->emit && fflush(rp->out) != 0 && exit_code == FG_EXIT_OK) {
+        fprintf(stderr, "fundguard: cannot write output: %s\n", strerror(errno));
+        exit_code = FG_EXIT_RUNTIME;
+    }
+    /* Alerts handed to a producer count once every delivery is confirmed. */
+    if (rp->emit && rp->drain && rp->drain(rp->emit_opaque) && exit_code == FG_EXIT_OK)
+        exit_code = FG_EXIT_RUNTIME;
+    if (rp->dlq) {
+        if (fclose(rp->dlq) != 0 && exit_code == FG_EXIT_OK)
+            exit_code = FG_EXIT_RUNTIME;
+        rp->dlq = NULL;
+    }
+    if (exit_code != FG_EXIT_DATAERR || s->events)
+        print_summary(stderr, s, rp->quarantined, rp->blank, fg_replay_now() - rp->t0,
+                      rp->dlq_path);
+    if (extra)
+        fputs(extra, stderr);
+    if (rp->st->round_trips)
+        fprintf(stderr, "  state store: %llu round trips, %llu commands, %.3f round trips per "
+                        "event\n",
+                (unsigned long long)rp->st->round_trips, (unsigned long long)rp->st->commands,
+                s->events ? (double)rp->st->round_trips / (double)s->events : 0.0);
+    /* The manifest vouches for a complete run only. */
+    mpath = manifest_path(rp->o);
+    if (mpath && exit_code == FG_EXIT_OK) {
+        if (fg_manifest_write(rp, mpath))
+            exit_code = FG_EXIT_RUNTIME;
+        else
+            fprintf(stderr, "  manifest written to %s\n", mpath);
+    }
+    free(mpath);
+    if (rp->redis && !rp->o->keep_state && fg_state_redis_drop_namespace(rp->st))
+        fprintf(stderr, "fundguard: could not drop the replay state namespace\n");
+    return exit_code;
+}
+
+void fg_replay_close(struct fg_replay *rp)
+{
+    for (size_t k = 0; k < rp->nbatch; k++)
+        fg_claim_free(rp->batch[k]);
+    if (rp->out && rp->out != stdout)
+        fclose(rp->out);
+    if (rp->dlq)
+        fclose(rp->dlq);
+    fg_buf_fini(&rp->pending);
+    fg_buf_fini(&rp->pending_keys);
+    fg_buf_fini(&rp->dlq_buf);
+    free(rp->dlq_path);
+    json_decref(rp->input_json);
+    fg_engine_free(rp->eng);
+    if (rp->st)
+        fg_state_destroy(rp->st);
+    if (rp->app_open)
+        fg_app_close(&rp->app);
+    memset(rp, 0, sizeof(*rp));
+}
+
+/* ---- the file source ---- */
+
+/* The replay's state namespace: --run-id, or derived from the inputs
+ * (names and sizes), so the same input maps to the same namespace. */
+static void files_run_id(const struct fg_replay_opts *o, char *buf, size_t size)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ULL;
+
+    if (o->run_id) {
+        snprintf(buf, size, "%s", o->run_id);
+        return;
+    }
+    for (size_t i = 0; i < o->ninputs; i++) {
+        struct stat st;
+        char sz[32];
+        h ^= fg_hash64_str(o->inputs[i]) + (h << 6) + (h >> 2);
+        snprintf(sz, sizeof(sz), "%lld",
+                 stat(o->inputs[i], &st) == 0 ? (long long)st.st_size : -1LL);
+        h ^= fg_hash64_str(sz) + (h << 6) + (h >> 2);
+    }
+    snprintf(buf, size, "in-%016llx", (unsigned long long)h);
+}
+
+/* The manifest's input: every file with the digest of the bytes read. */
+static json_t *files_input_json(const struct fg_replay_opts *o, struct fg_reader *reader)
+{
+    json_t *files = json_array();
+
+    for (size_t k = 0; k < o->ninputs; k++) {
+        unsigned char d[FG_SHA256_LEN];
+        char hex[FG_SHA256_HEX];
+        uint64_t bytes;
+        int ok = fg_reader_digest(reader, k, d, &bytes) == 0;
+        json_array_append_new(
+            files, json_pack("{s:s, s:o, s:o}", "path",
+                             strcmp(o->inputs[k], "-") == 0 ? "<stdin>" : o->inputs[k],
+                             "bytes", ok ? json_integer((json_int_t)bytes) : json_null(),
+                             "sha256", ok ? json_string(fg_sha256_hex(d, hex)) : json_null()));
+    }
+    return json_pack("{s:s, s:o}", "kind", "files", "files", files);
+}
+
+static int replay_files(const struct fg_replay_opts *o)
+{
+    struct fg_replay rp;
+    struct fg_reader *reader;
+    struct fg_chunk *chunk;
+    char run_id[96];
+    int rc, exit_code = FG_EXIT_OK;
+    static const int file_scope = -1;
+
+    rc = fg_replay_open(&rp, o);
+    if (rc == FG_EXIT_OK) {
+        files_run_id(o, run_id, sizeof(run_id));
+        rc = fg_replay_start(&rp, run_id);
+    }
+    if (rc != FG_EXIT_OK) {
+        fg_replay_close(&rp);
+        return rc;
+    }
+    reader = fg_reader_start((const char *const *)o->inputs, o->ninputs,
+                             (size_t)rp.max_bytes, (int)rp.threads);
+    while (exit_code == FG_EXIT_OK && (chunk = fg_reader_next(reader))) {
+        for (size_t i = 0; i < chunk->n && exit_code == FG_EXIT_OK; i++) {
+            struct fg_item *it = &chunk->items[i];
+            struct fg_alert_source src = {.file = it->label, .line = it->line};
+            if (it->blank) {
+                rp.blank++;
+            } else if (!it->claim) {
+                exit_code = fg_replay_quarantine(&rp, it->why, &src, it->raw, it->len);
+            } else {
+                exit_code = fg_replay_event(&rp, it->claim, &src);
+                it->claim = NULL;   /* the session owns it now */
+            }
+        }
+        fg_reader_release(reader, chunk);
+        if (fg_replay_progress_due(&rp)) {
+            const struct fg_engine_stats *s = fg_engine_stats(rp.eng);
+            fprintf(stderr, "\rreplay: events=%llu lines=%llu alerts=%llu "
+                            "quarantined=%llu lines/s=%.0f   ",
+                    (unsigned long long)s->events, (unsigned long long)s->lines,
+                    (unsigned long long)s->alerts, (unsigned long long)rp.quarantined,
+                    (double)s->lines / (fg_replay_now() - rp.t0));
+        }
     }
     if (exit_code == FG_EXIT_OK && fg_reader_error(reader)) {
         fprintf(stderr, "fundguard: %s\n", fg_reader_error(reader));
         exit_code = FG_EXIT_DATAERR;
     }
+    if (exit_code == FG_EXIT_OK)
+        rp.input_json = files_input_json(o, reader);
+    /* The labels of the sources in hand point into the reader's inputs
+     * (argv), which outlive it. */
     fg_reader_free(reader);
-    for (size_t k = 0; k < nbatch; k++)
-        fg_claim_free(batch[k]);
-    if (progress)
-        fputc('\n', stderr);
-    if (fflush(out) != 0 && exit_code == FG_EXIT_OK) {
-        fprintf(stderr, "fundguard: cannot write output: %s\n", strerror(errno));
-        exit_code = FG_EXIT_RUNTIME;
-    }
-    if (exit_code != FG_EXIT_DATAERR || fg_engine_stats(eng)->events)
-        print_summary(stderr, fg_engine_stats(eng), quarantined, blank, mono_now() - t0,
-                      dlq.path);
-    if (st->round_trips)
-        fprintf(stderr, "  state store: %llu round trips, %llu commands, %.3f round trips per "
-                        "event\n",
-                (unsigned long long)st->round_trips, (unsigned long long)st->commands,
-                fg_engine_stats(eng)->events
-                    ? (double)st->round_trips / (double)fg_engine_stats(eng)->events
-                    : 0.0);
-    if (out != stdout)
-        fclose(out);
-    if (dlq.f && fclose(dlq.f) != 0 && exit_code == FG_EXIT_OK)
-        exit_code = FG_EXIT_RUNTIME;
-    fg_buf_fini(&dlq.b);
-    free(dlq_default);
-    if (o->state && strcmp(o->state, "redis") == 0 && !o->keep_state &&
-        fg_state_redis_drop_namespace(st))
-        fprintf(stderr, "fundguard: could not drop the replay state namespace\n");
-    fg_buf_fini(&pd.buf);
-    fg_engine_free(eng);
-    fg_state_destroy(st);
-    fg_app_close(&app);
+    exit_code = fg_replay_finish(&rp, exit_code, &file_scope, 1, NULL);
+    fg_replay_close(&rp);
     return exit_code;
+}
+
+/* ---- command line ---- */
+
+static int parse_time_opt(const char *opt, const char *text, int64_t *out)
+{
+    const char *why = NULL;
+
+    if (fg_time_parse(text, strlen(text), out, &why)) {
+        fprintf(stderr, "fundguard replay: %s '%s': %s (expected ISO 8601 with an offset, "
+                        "or \"yyyy-MM-dd HH:mm:ss\" in China Standard Time)\n",
+                opt, text, why ? why : "not a time");
+        return -1;
+    }
+    return 0;
 }
 
 int fg_cmd_replay(int argc, char **argv)
 {
-    struct replay_opts o = {.config = "config/fundguard.json", .progress = -1};
+    struct fg_replay_opts o = {.config = "config/fundguard.json", .progress = -1};
     int rc;
 
+    /* The whole command line, for the manifest: argv is the arguments
+     * after "replay". */
+    o.argc = argc;
+    o.argv = argv;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         int t = take_common(argc, argv, &i, &o.config, &o.sets, &o.nsets);
@@ -422,6 +562,18 @@ int fg_cmd_replay(int argc, char **argv)
             o.inputs[o.ninputs++] = argv[++i];
         } else if ((strcmp(a, "--output") == 0 || strcmp(a, "-o") == 0) && i + 1 < argc) {
             o.output = argv[++i];
+        } else if (strcmp(a, "--topic") == 0 && i + 1 < argc) {
+            o.topic = argv[++i];
+        } else if (strcmp(a, "--from") == 0 && i + 1 < argc) {
+            o.from_text = argv[++i];
+        } else if (strcmp(a, "--to") == 0 && i + 1 < argc) {
+            o.to_text = argv[++i];
+        } else if (strcmp(a, "--output-topic") == 0 && i + 1 < argc) {
+            o.output_topic = argv[++i];
+        } else if (strcmp(a, "--manifest") == 0 && i + 1 < argc) {
+            o.manifest = argv[++i];
+        } else if (strcmp(a, "--no-manifest") == 0) {
+            o.no_manifest = 1;
         } else if (strcmp(a, "--dead-letter") == 0 && i + 1 < argc) {
             o.dead_letter = argv[++i];
         } else if (strcmp(a, "--state") == 0 && i + 1 < argc) {
@@ -441,11 +593,43 @@ int fg_cmd_replay(int argc, char **argv)
             goto usage;
         }
     }
-    if (!o.ninputs) {
-        fprintf(stderr, "fundguard replay: --input is required\n");
+    if (!o.ninputs == !o.topic) {
+        fprintf(stderr, "fundguard replay: give either --input or --topic\n");
         goto usage;
     }
-    rc = run_replay(&o);
+    if (o.manifest && o.no_manifest) {
+        fprintf(stderr, "fundguard replay: --manifest and --no-manifest exclude each other\n");
+        goto usage;
+    }
+    if (o.ninputs && (o.from_text || o.to_text || o.output_topic)) {
+        fprintf(stderr, "fundguard replay: --from, --to and --output-topic go with --topic\n");
+        goto usage;
+    }
+    if (o.topic) {
+        if (!o.from_text) {
+            fprintf(stderr, "fundguard replay: --topic needs --from\n");
+            goto usage;
+        }
+        if (o.output_topic && o.output) {
+            fprintf(stderr, "fundguard replay: --output and --output-topic exclude each other\n");
+            goto usage;
+        }
+        if (parse_time_opt("--from", o.from_text, &o.from))
+            goto usage;
+        if (o.to_text) {
+            if (parse_time_opt("--to", o.to_text, &o.to))
+                goto usage;
+        } else {
+            o.to = (int64_t)time(NULL);
+        }
+        if (o.to <= o.from) {
+            fprintf(stderr, "fundguard replay: --to must be after --from\n");
+            goto usage;
+        }
+        rc = fg_replay_topic(&o);
+    } else {
+        rc = replay_files(&o);
+    }
     free(o.inputs);
     free(o.sets);
     return rc;

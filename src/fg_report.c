@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0
  *
  * fg_report.c: `fundguard report`: alerts (nhsa.alert.v1 JSON Lines, '-' =
- * stdin, gzip accepted) in, a self-contained HTML report and CSV summaries
- * out.
+ * stdin, gzip accepted, or a Kafka topic as kafka:TOPIC) in, a
+ * self-contained HTML report and CSV summaries out. Lines are read and
+ * checked by fg_alert_read.
  *
  * The report is built in three passes. Reading keeps one record per
  * distinct jr_id (redelivered ALERT lines are counted and dropped) and the
@@ -18,25 +19,23 @@
  * gives a byte-identical report.
  */
 #include "fg_report.h"
+#include "fg_alert_read.h"
 #include "fg_buf.h"
 #include "fg_common.h"
+#include "fg_config.h"
 #include "fg_fixed.h"
 #include "fg_map.h"
 #include "fg_time.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <jansson.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
-#include <zlib.h>
 
 #ifndef FG_VERSION
 #define FG_VERSION "dev"
 #endif
 
-#define RP_SCHEMA "nhsa.alert.v1"
 #define RP_BAD_SHOWN 10          /* bad lines printed to stderr */
 #define RP_TOP_DEFAULT 20
 #define RP_TOP_MAX 100000
@@ -48,6 +47,9 @@
 struct rp_opts {
     const char **inputs;         /* array owned, strings borrowed from argv */
     size_t ninputs;
+    const char *config;          /* borrowed; for kafka:TOPIC inputs */
+    char **sets;                 /* array owned, strings borrowed from argv */
+    size_t nsets;
     const char *html;            /* borrowed from argv; NULL = no HTML */
     const char *csv_dir;         /* borrowed from argv; NULL = no CSV */
     const char *title;           /* borrowed from argv or static */
@@ -170,15 +172,6 @@ static void rp_fini(struct rp *rp)
 
 /* ---- parsing one line ---- */
 
-/* The non-empty string member `name` of obj, borrowed from obj, or NULL. */
-static const char *str_member(const json_t *obj, const char *name)
-{
-    const json_t *v = json_object_get(obj, name);
-    const char *s = json_is_string(v) ? json_string_value(v) : NULL;
-
-    return s && s[0] ? s : NULL;
-}
-
 static void add_retract(struct rp *rp, const char *jr_id)
 {
     size_t klen = strlen(jr_id);
@@ -194,107 +187,50 @@ static void add_retract(struct rp *rp, const char *jr_id)
     fg_map_put(&rp->retract_idx, copy, klen, copy);
 }
 
-/* The fields every ALERT must carry as non-empty strings (besides schema,
- * alert_type and jr_id, checked for every line). */
-static const char *const alert_required[] = {
-    "rule_id", "rule_name", "rule_pack", "result_type", "fixmedins_code",
-    "event_time", "vola_amt",
-};
-
-/* Validate an ALERT and keep it unless its jr_id was seen already.
- * Returns 0, or -1 with the reason in why. Borrows obj. */
-static int add_alert(struct rp *rp, const json_t *obj, const char *jr_id, char *why,
-                     size_t whylen)
+/* Keep a parsed ALERT unless its jr_id was seen already. Borrows rec. */
+static void add_alert(struct rp *rp, const struct fg_alert_rec *rec)
 {
-    const char *f[FG_ARRAY_LEN(alert_required)];
-    const char *rtype, *amt, *etime, *terr = NULL;
     struct rp_alert *a;
-    int64_t fen, epoch;
-    int rc, created;
+    int created;
 
-    for (size_t i = 0; i < FG_ARRAY_LEN(alert_required); i++) {
-        f[i] = str_member(obj, alert_required[i]);
-        if (!f[i]) {
-            snprintf(why, whylen, "missing or non-string field '%s'", alert_required[i]);
-            return -1;
-        }
-    }
-    rtype = f[3];
-    etime = f[5];
-    amt = f[6];
-    if (strcmp(rtype, "DEFINITE") != 0 && strcmp(rtype, "SUSPECT") != 0) {
-        snprintf(why, whylen, "result_type: expected DEFINITE or SUSPECT");
-        return -1;
-    }
-    rc = fg_fixed_parse(amt, strlen(amt), FG_SCALE_MONEY, &fen);
-    if (rc != FG_FIXED_OK || fen < 0) {
-        snprintf(why, whylen, "vola_amt: %s",
-                 rc != FG_FIXED_OK ? fg_fixed_strerror(rc) : "negative amount");
-        return -1;
-    }
-    if (fg_time_parse(etime, strlen(etime), &epoch, &terr)) {
-        snprintf(why, whylen, "event_time: %s", terr ? terr : "not a datetime");
-        return -1;
-    }
     /* At-least-once delivery repeats lines: the first one counts. */
-    if (fg_map_get(&rp->alert_idx, jr_id, strlen(jr_id))) {
+    if (fg_map_get(&rp->alert_idx, rec->jr_id, strlen(rec->jr_id))) {
         rp->dup_alerts++;
-        return 0;
+        return;
     }
     a = fg_calloc(1, sizeof(*a));
-    a->jr_id = fg_strdup(jr_id);
-    a->rule = table_get(&rp->rules, f[0], &created);
+    a->jr_id = fg_strdup(rec->jr_id);
+    a->rule = table_get(&rp->rules, rec->rule_id, &created);
     if (created)
-        a->rule->name = fg_strdup(f[1]);   /* the first name seen wins */
-    a->pack = table_get(&rp->packs, f[2], &created);
-    a->inst = table_get(&rp->insts, f[4], &created);
-    a->definite = rtype[0] == 'D';
-    a->fen = fen;
-    a->epoch = epoch;
-    if (epoch < rp->min_epoch)
-        rp->min_epoch = epoch;
-    if (epoch > rp->max_epoch)
-        rp->max_epoch = epoch;
+        a->rule->name = fg_strdup(rec->rule_name);   /* the first name seen wins */
+    a->pack = table_get(&rp->packs, rec->rule_pack, &created);
+    a->inst = table_get(&rp->insts, rec->fixmedins_code, &created);
+    a->definite = rec->result_type[0] == 'D';
+    a->fen = rec->fen;
+    a->epoch = rec->epoch;
+    if (a->epoch < rp->min_epoch)
+        rp->min_epoch = a->epoch;
+    if (a->epoch > rp->max_epoch)
+        rp->max_epoch = a->epoch;
     fg_map_put(&rp->alert_idx, a->jr_id, strlen(a->jr_id), a);
     FG_VEC_GROW(rp->alerts, rp->nalerts, rp->capalerts, 64);
     rp->alerts[rp->nalerts++] = a;   /* owned by rp from here */
-    return 0;
 }
 
-/* Parse one non-blank line. Returns 0, or -1 with the reason in why. */
+/* Parse one non-blank line (fg_alert_rec_parse checks every field the
+ * report uses). Returns 0, or -1 with the reason in why. */
 static int parse_line(struct rp *rp, const char *line, size_t len, char *why, size_t whylen)
 {
-    json_error_t jerr;
-    json_t *obj;
-    const char *schema, *type, *jr_id;
-    int rc = -1;
+    struct fg_alert_rec rec;
+    int rc = fg_alert_rec_parse(line, len, &rec, why, whylen);
 
-    obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!obj) {
-        snprintf(why, whylen, "not JSON: %s (column %d)", jerr.text, jerr.column);
-        return -1;
+    if (rc == 0) {
+        if (rec.retract)
+            add_retract(rp, rec.jr_id);
+        else
+            add_alert(rp, &rec);
     }
-    if (!json_is_object(obj)) {
-        snprintf(why, whylen, "not a JSON object");
-        goto out;
-    }
-    schema = str_member(obj, "schema");
-    type = str_member(obj, "alert_type");
-    jr_id = str_member(obj, "jr_id");
-    if (!schema || strcmp(schema, RP_SCHEMA) != 0) {
-        snprintf(why, whylen, "schema is not %s", RP_SCHEMA);
-    } else if (!type || (strcmp(type, "ALERT") != 0 && strcmp(type, "RETRACT") != 0)) {
-        snprintf(why, whylen, "alert_type: expected ALERT or RETRACT");
-    } else if (!jr_id) {
-        snprintf(why, whylen, "missing or non-string field 'jr_id'");
-    } else if (type[0] == 'R') {
-        add_retract(rp, jr_id);
-        rc = 0;
-    } else {
-        rc = add_alert(rp, obj, jr_id, why, whylen);
-    }
-out:
-    json_decref(obj);
+    fg_alert_rec_fini(&rec);
     return rc;
 }
 
@@ -306,10 +242,10 @@ static int is_blank(const char *s, size_t len)
     return 1;
 }
 
-static void handle_line(struct rp *rp, const char *label, long long lineno, const char *line,
+static void handle_line(struct rp *rp, const struct fg_alert_reader *in, const char *line,
                         size_t len)
 {
-    char why[256];
+    char why[256], where[512];
 
     rp->lines++;
     if (is_blank(line, len)) {
@@ -324,99 +260,34 @@ static void handle_line(struct rp *rp, const char *label, long long lineno, cons
      * the rest of a day's alerts from the supervisor. */
     rp->bad++;
     if (rp->bad <= RP_BAD_SHOWN)
-        fprintf(stderr, "report: %s:%lld: %s\n", label, lineno, why);
+        fprintf(stderr, "report: %s: %s\n", fg_alert_reader_where(in, where, sizeof(where)),
+                why);
 }
 
 /* ---- reading inputs ---- */
 
-/* Lines of one input of any length, read through zlib (which passes plain
- * files through unchanged). */
-struct rp_input {
-    gzFile gz;
-    char *buf;                   /* owned */
-    size_t cap, start, end;
-    int eof;
-};
-
-/* The next line (without its '\n') in *line, borrowed until the next call.
- * Returns 1, 0 at the end, -1 on a read error. */
-static int input_next(struct rp_input *in, const char **line, size_t *len)
+/* Read every line (or message) of one input into rp. Returns 0, or an
+ * exit code when the input cannot be opened or read (reason printed). */
+static int read_input(struct rp *rp, const char *spec, const struct fg_config *cfg)
 {
-    for (;;) {
-        char *nl = in->end > in->start ? memchr(in->buf + in->start, '\n', in->end - in->start)
-                                         : NULL;
-        int n;
-
-        if (nl || (in->eof && in->end > in->start)) {
-            size_t stop = nl ? (size_t)(nl - in->buf) : in->end;
-            *line = in->buf + in->start;
-            *len = stop - in->start;
-            in->start = nl ? stop + 1 : stop;
-            return 1;
-        }
-        if (in->eof)
-            return 0;
-        /* Keep the partial line at the front and make room after it. */
-        if (in->start) {
-            memmove(in->buf, in->buf + in->start, in->end - in->start);
-            in->end -= in->start;
-            in->start = 0;
-        }
-        if (in->cap - in->end < 65536) {
-            in->cap = in->cap ? in->cap * 2 : 1 << 18;
-            in->buf = fg_realloc(in->buf, in->cap);
-        }
-        n = gzread(in->gz, in->buf + in->end, (unsigned)(in->cap - in->end));
-        if (n < 0)
-            return -1;
-        if (n == 0)
-            in->eof = 1;
-        in->end += (size_t)n;
-    }
-}
-
-static gzFile open_input(const char *path)
-{
-    int fd;
-    gzFile gz;
-
-    if (strcmp(path, "-") != 0)
-        return gzopen(path, "rb");
-    fd = dup(STDIN_FILENO);   /* gzclose closes it, not our stdin */
-    if (fd < 0)
-        return NULL;
-    gz = gzdopen(fd, "rb");
-    if (!gz)
-        close(fd);
-    return gz;
-}
-
-/* Read every line of path into rp. Returns 0, or -1 when the input cannot
- * be opened or read (the reason is printed). */
-static int read_input(struct rp *rp, const char *path)
-{
-    const char *label = strcmp(path, "-") == 0 ? "<stdin>" : path;
-    struct rp_input in = {0};
-    long long lineno = 0;
+    struct fg_alert_reader_opts ro = {.cfg = cfg, .since = INT64_MIN};
+    struct fg_alert_reader *in;
     const char *line;
+    char err[1024];
     size_t len;
-    int rc, zerr;
+    int rc, code = FG_EXIT_DATAERR;
 
-    errno = 0;
-    in.gz = open_input(path);
-    if (!in.gz) {
-        fprintf(stderr, "report: cannot read input %s: %s\n", label,
-                errno ? strerror(errno) : "cannot open");
-        return -1;
+    in = fg_alert_reader_open(spec, &ro, &code, err, sizeof(err));
+    if (!in) {
+        fprintf(stderr, "report: %s\n", err);
+        return code;
     }
-    while ((rc = input_next(&in, &line, &len)) == 1)
-        handle_line(rp, label, ++lineno, line, len);
+    while ((rc = fg_alert_reader_next(in, &line, &len, err, sizeof(err))) == 1)
+        handle_line(rp, in, line, len);
     if (rc < 0)
-        fprintf(stderr, "report: cannot read input %s (after %lld lines): %s\n", label,
-                lineno, gzerror(in.gz, &zerr));
-    gzclose(in.gz);
-    free(in.buf);
-    return rc < 0 ? -1 : 0;
+        fprintf(stderr, "report: %s\n", err);
+    fg_alert_reader_close(in);
+    return rc < 0 ? FG_EXIT_DATAERR : 0;
 }
 
 /* ---- resolving and aggregating ---- */
@@ -1162,9 +1033,11 @@ static void html_build(struct fg_buf *b, const struct rp *rp, const struct rp_op
 static int usage_report(FILE *out)
 {
     fprintf(out,
-            "usage: fundguard report [--input PATH...] (--html FILE | --csv-dir DIR)...\n"
-            "         [--top N] [--title TEXT]\n"
-            "  reads nhsa.alert.v1 JSON Lines ('-' or no --input = stdin, .gz accepted)\n");
+            "usage: fundguard report [--input PATH|kafka:TOPIC...] (--html FILE | --csv-dir DIR)...\n"
+            "         [--top N] [--title TEXT] [-c FILE] [--set KEY=VALUE...]\n"
+            "  reads nhsa.alert.v1 JSON Lines ('-' or no --input = stdin, .gz accepted);\n"
+            "  kafka:TOPIC reads the topic as it is now, with the Kafka settings of -c FILE\n"
+            "  (default config/fundguard.json)\n");
     return out == stderr ? FG_EXIT_USAGE : FG_EXIT_OK;
 }
 
@@ -1191,6 +1064,11 @@ static int parse_opts(int argc, char **argv, struct rp_opts *o)
         if ((strcmp(a, "--input") == 0 || strcmp(a, "-i") == 0) && has_val) {
             o->inputs = fg_realloc(o->inputs, (o->ninputs + 1) * sizeof(*o->inputs));
             o->inputs[o->ninputs++] = argv[++i];
+        } else if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && has_val) {
+            o->config = argv[++i];
+        } else if (strcmp(a, "--set") == 0 && has_val) {
+            o->sets = fg_realloc(o->sets, (o->nsets + 1) * sizeof(*o->sets));
+            o->sets[o->nsets++] = argv[++i];
         } else if (strcmp(a, "--html") == 0 && has_val) {
             o->html = argv[++i];
         } else if (strcmp(a, "--csv-dir") == 0 && has_val) {
@@ -1232,15 +1110,25 @@ static int run_report(const struct rp_opts *o)
 {
     struct rp rp;
     struct fg_buf html;
+    struct fg_config *cfg = NULL;
     int code = FG_EXIT_OK;
 
     rp_init(&rp);
     fg_buf_init(&html);
-    for (size_t i = 0; i < o->ninputs; i++) {
-        if (read_input(&rp, o->inputs[i])) {
-            code = FG_EXIT_DATAERR;
-            goto out;
+    /* The config is read only for Kafka inputs: files need none. */
+    for (size_t i = 0; i < o->ninputs && !cfg; i++) {
+        if (fg_alert_source_is_kafka(o->inputs[i])) {
+            cfg = fg_alert_config_open(o->config, o->sets, o->nsets, "report");
+            if (!cfg) {
+                code = FG_EXIT_CONFIG;
+                goto out;
+            }
         }
+    }
+    for (size_t i = 0; i < o->ninputs; i++) {
+        code = read_input(&rp, o->inputs[i], cfg);
+        if (code)
+            goto out;
     }
     if (rp.bad > RP_BAD_SHOWN)
         fprintf(stderr, "report: %" PRIu64 " more bad lines not shown\n",
@@ -1261,12 +1149,14 @@ static int run_report(const struct rp_opts *o)
 out:
     fg_buf_fini(&html);
     rp_fini(&rp);
+    fg_config_free(cfg);
     return code;
 }
 
 int fg_cmd_report(int argc, char **argv)
 {
-    struct rp_opts o = {.title = RP_DEFAULT_TITLE, .top = RP_TOP_DEFAULT};
+    struct rp_opts o = {.title = RP_DEFAULT_TITLE, .top = RP_TOP_DEFAULT,
+                        .config = "config/fundguard.json"};
     int code;
 
     if (argc == 1 && (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0)) {
@@ -1274,6 +1164,7 @@ int fg_cmd_report(int argc, char **argv)
     }
     if (parse_opts(argc, argv, &o)) {
         free(o.inputs);
+        free(o.sets);
         return usage_report(stderr);
     }
     if (!o.ninputs) {
@@ -1283,5 +1174,6 @@ int fg_cmd_report(int argc, char **argv)
     }
     code = run_report(&o);
     free(o.inputs);
+    free(o.sets);
     return code;
 }

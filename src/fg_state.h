@@ -32,6 +32,9 @@ struct fg_line_init {
 struct fg_state_ops {
     const char *name;
     int (*begin_batch)(struct fg_state *st, const char *const *psn_nos, size_t n);
+    /* Add persons to the batch in hand (deferred judgements taken after
+     * begin_batch); one more round trip for a remote store. */
+    int (*load_more)(struct fg_state *st, const char *const *psn_nos, size_t n);
     int (*commit_batch)(struct fg_state *st);
     /* Forget the batch's changes (a remote store re-reads them next time;
      * the embedded store has applied them in place and cannot). */
@@ -57,6 +60,13 @@ struct fg_state_ops {
      * trip (a no-op for the embedded store). */
     int (*hist_prefetch)(struct fg_state *st, const char *const *groups, size_t n);
     void (*advance)(struct fg_state *st, int64_t watermark);
+    /* The person's emitted alerts, for retraction by a later
+     * SETTLEMENT_REVOKE: opaque records (text, no NUL) keyed by jr_id, in
+     * emission order, each kept until expire_at (event time). */
+    void (*alert_keep)(struct fg_state *st, struct fg_person *p, const char *jr_id,
+                       const char *rec, int64_t expire_at);
+    size_t (*alert_list)(struct fg_state *st, struct fg_person *p, const char *const **recs);
+    void (*alert_forget)(struct fg_state *st, struct fg_person *p, const char *jr_id);
     /* Deferred judgements (fg_ctx_defer): opaque records kept per scope
      * (a partition; -1 for a file) until days before ready_day are
      * complete. A remote store writes them with the batch's commit. */
@@ -136,6 +146,7 @@ struct fg_wline *fg_state_memory_load_line(struct fg_state *st, struct fg_person
                                            const struct fg_line_init *in, uint64_t seq,
                                            int64_t net_cnt);
 void fg_state_memory_clear_persons(struct fg_state *st);
+int fg_state_memory_has_person(struct fg_state *st, const char *psn_no);
 
 static inline void fg_state_destroy(struct fg_state *st)
 {

@@ -77,6 +77,9 @@ struct fg_person {
     char *psn_no;
     struct fg_wline **lines;
     size_t nlines, cap;
+    char **arec;             /* emitted alerts: "<jr_id>\x1f..." */
+    int64_t *arec_exp;
+    size_t narec, caparec, caparec_exp;
     struct set64 seen[2];
     int64_t watermark;   /* latest event time of this person */
 };
@@ -209,6 +212,14 @@ static int mem_begin(struct fg_state *st, const char *const *psn, size_t n)
     return 0;
 }
 
+static int mem_load_more(struct fg_state *st, const char *const *psn, size_t n)
+{
+    (void)st;
+    (void)psn;
+    (void)n;
+    return 0;
+}
+
 static int mem_commit(struct fg_state *st)
 {
     (void)st;
@@ -320,6 +331,10 @@ static void free_person(struct fg_person *p)
     for (size_t i = 0; i < p->nlines; i++)
         free(p->lines[i]);
     free(p->lines);
+    for (size_t i = 0; i < p->narec; i++)
+        free(p->arec[i]);
+    free(p->arec);
+    free(p->arec_exp);
     set64_free(&p->seen[0]);
     set64_free(&p->seen[1]);
     free(p->psn_no);
@@ -366,10 +381,20 @@ static void mem_advance(struct fg_state *st, int64_t watermark)
             }
         }
         p->nlines = k;
+        k = 0;
+        for (size_t j = 0; j < p->narec; j++) {
+            if (p->arec_exp[j] < watermark) {
+                free(p->arec[j]);
+            } else {
+                p->arec_exp[k] = p->arec_exp[j];
+                p->arec[k++] = p->arec[j];
+            }
+        }
+        p->narec = k;
         for (int s = 0; s < 2; s++)
             if (set64_has_expired(&p->seen[s], watermark))
                 set64_rehash(&p->seen[s], p->seen[s].cap, watermark);
-        if (!p->nlines && !p->seen[0].count && !p->seen[1].count) {
+        if (!p->nlines && !p->narec && !p->seen[0].count && !p->seen[1].count) {
             FG_VEC_GROW(dead, ndead, capdead, 64);
             dead[ndead++] = p;
         }
@@ -410,6 +435,43 @@ static void mem_advance(struct fg_state *st, int64_t watermark)
         free(g);
     }
     free(dead);
+}
+
+/* ---- emitted alerts, for retraction ---- */
+
+static void mem_alert_keep(struct fg_state *st, struct fg_person *p, const char *jr_id,
+                           const char *rec, int64_t expire_at)
+{
+    (void)st;
+    (void)jr_id;   /* the record starts with it */
+    FG_VEC_GROW(p->arec, p->narec, p->caparec, 4);
+    FG_VEC_GROW(p->arec_exp, p->narec, p->caparec_exp, 4);
+    p->arec_exp[p->narec] = expire_at;
+    p->arec[p->narec++] = fg_strdup(rec);
+}
+
+static size_t mem_alert_list(struct fg_state *st, struct fg_person *p,
+                             const char *const **recs)
+{
+    (void)st;
+    *recs = (const char *const *)p->arec;
+    return p->narec;
+}
+
+static void mem_alert_forget(struct fg_state *st, struct fg_person *p, const char *jr_id)
+{
+    size_t len = strlen(jr_id), k = 0;
+
+    (void)st;
+    for (size_t j = 0; j < p->narec; j++) {
+        if (strncmp(p->arec[j], jr_id, len) == 0 && p->arec[j][len] == '\x1f') {
+            free(p->arec[j]);
+            continue;
+        }
+        p->arec_exp[k] = p->arec_exp[j];
+        p->arec[k++] = p->arec[j];   /* order kept: retractions go out in it */
+    }
+    p->narec = k;
 }
 
 /* ---- deferred judgements: few at a time, so a plain vector ---- */
@@ -493,6 +555,7 @@ static void mem_destroy(struct fg_state *st)
 static const struct fg_state_ops mem_ops = {
     .name = "memory",
     .begin_batch = mem_begin,
+    .load_more = mem_load_more,
     .commit_batch = mem_commit,
     .abort_batch = mem_abort,
     .person = mem_person,
@@ -504,6 +567,9 @@ static const struct fg_state_ops mem_ops = {
     .hist_sum = mem_hist_sum,
     .hist_prefetch = mem_hist_prefetch,
     .advance = mem_advance,
+    .alert_keep = mem_alert_keep,
+    .alert_list = mem_alert_list,
+    .alert_forget = mem_alert_forget,
     .defer_add = mem_defer_add,
     .defer_take = mem_defer_take,
     .progress = mem_progress,
@@ -561,6 +627,12 @@ struct fg_wline *fg_state_memory_load_line(struct fg_state *st, struct fg_person
     if (p->nlines > 1 && p->lines[p->nlines - 2]->seq > seq)
         qsort(p->lines, p->nlines, sizeof(*p->lines), by_seq);
     return w;
+}
+
+int fg_state_memory_has_person(struct fg_state *st, const char *psn_no)
+{
+    struct mem_state *m = (struct mem_state *)st;
+    return fg_map_get(&m->persons, psn_no, strlen(psn_no)) != NULL;
 }
 
 void fg_state_memory_clear_persons(struct fg_state *st)

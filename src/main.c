@@ -2,8 +2,10 @@
  *
  * main.c: argv to a command, and nothing else.
  */
+#include "fg_alerts_cmd.h"
 #include "fg_app.h"
 #include "fg_common.h"
+#include "fg_compare.h"
 #include "fg_detector.h"
 #include "fg_report.h"
 
@@ -20,8 +22,12 @@ static int usage(FILE *out)
             "usage: fundguard COMMAND [options]\n\n"
             "commands:\n"
             "  replay -c FILE --input PATH   audit replay of claims from files\n"
+            "  replay -c FILE --topic T --from TIME [--to TIME]\n"
+            "                                audit replay from a Kafka topic, by event time\n"
             "  check-config -c FILE          validate config and reference tables\n"
             "  report --html FILE           HTML/CSV report of alert files (--csv-dir DIR)\n"
+            "  compare A B                   compare two alert sources (files or kafka:TOPIC)\n"
+            "  alerts -c FILE                follow the alert topic, one line per alert\n"
             "  detectors                     list detectors, rules and parameters\n"
             "  run -c FILE                   the live daemon (Kafka + Redis)\n"
             "  version                       print the version\n\n"
@@ -47,6 +53,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "report") == 0)
         return fg_cmd_report(argc - 2, argv + 2);
+    if (strcmp(cmd, "compare") == 0)
+        return fg_cmd_compare(argc - 2, argv + 2);
+    if (strcmp(cmd, "alerts") == 0)
+        return fg_cmd_alerts(argc - 2, argv + 2);
     if (strcmp(cmd, "run") == 0)
         return fg_cmd_run(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

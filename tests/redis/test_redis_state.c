@@ -98,11 +98,91 @@ static void test_abort_drops_watch(void **unused)
     b->ops->destroy(b);
 }
 
+/* Emitted alerts kept for retraction survive the batch (and the
+ * process): a later batch lists them, and a forgotten one is gone. */
+static void test_alert_log_persists(void **unused)
+{
+    struct fg_state *a = open_state("test:alog"), *b;
+    const char *names[1] = {"6600001"};
+    const char *const *recs;
+    struct fg_person *p;
+
+    (void)unused;
+    assert_int_equal(a->ops->begin_batch(a, names, 1), 0);
+    p = a->ops->person(a, names[0]);
+    a->ops->seen(a, p, FG_SEEN_EVENTS, 1, 1800000000);
+    a->ops->alert_keep(a, p, "aaaa", "aaaa\x1f=R1", 1800000000);
+    a->ops->alert_keep(a, p, "bbbb", "bbbb\x1f=R2", 1800000000);
+    assert_int_equal(a->ops->commit_batch(a), 0);
+    a->ops->destroy(a);
+
+    b = open_state("test:alog");   /* another process */
+    assert_int_equal(b->ops->begin_batch(b, names, 1), 0);
+    p = b->ops->person(b, names[0]);
+    assert_int_equal(b->ops->alert_list(b, p, &recs), 2);
+    assert_string_equal(recs[0], "aaaa\x1f=R1");
+    assert_string_equal(recs[1], "bbbb\x1f=R2");
+    b->ops->alert_forget(b, p, "aaaa");
+    assert_int_equal(b->ops->commit_batch(b), 0);
+
+    assert_int_equal(b->ops->begin_batch(b, names, 1), 0);
+    p = b->ops->person(b, names[0]);
+    assert_int_equal(b->ops->alert_list(b, p, &recs), 1);
+    assert_string_equal(recs[0], "bbbb\x1f=R2");
+    b->ops->abort_batch(b);
+    fg_state_redis_drop_namespace(b);
+    b->ops->destroy(b);
+}
+
+/* Deferred judgements survive the batch, are taken once per scope, and
+ * leave the store only with the commit of the batch that took them. */
+static int ntaken;
+static void count_taken(void *opaque, const char *rec, size_t len)
+{
+    (void)opaque;
+    (void)rec;
+    (void)len;
+    ntaken++;
+}
+
+static void test_deferred_queue(void **unused)
+{
+    struct fg_state *a = open_state("test:defer");
+    int scopes[2] = {3, 4};
+
+    (void)unused;
+    assert_int_equal(a->ops->begin_batch(a, NULL, 0), 0);
+    a->ops->defer_add(a, 3, 100, "r1", 2);
+    a->ops->defer_add(a, 3, 200, "r2", 2);
+    a->ops->defer_add(a, 4, 100, "r3", 2);
+    assert_int_equal(a->ops->commit_batch(a), 0);
+
+    ntaken = 0;
+    assert_int_equal(a->ops->begin_batch(a, NULL, 0), 0);
+    assert_int_equal(a->ops->defer_take(a, scopes, 1, 150, count_taken, NULL), 0);
+    assert_int_equal(ntaken, 1);                 /* r1 only: r2 not ready, r3 not ours */
+    a->ops->abort_batch(a);                      /* not committed: still there */
+    ntaken = 0;
+    assert_int_equal(a->ops->begin_batch(a, NULL, 0), 0);
+    assert_int_equal(a->ops->defer_take(a, scopes, 2, 150, count_taken, NULL), 0);
+    assert_int_equal(ntaken, 2);                 /* r1 again, and r3 */
+    assert_int_equal(a->ops->commit_batch(a), 0);
+    ntaken = 0;
+    assert_int_equal(a->ops->begin_batch(a, NULL, 0), 0);
+    assert_int_equal(a->ops->defer_take(a, scopes, 2, 1000, count_taken, NULL), 0);
+    assert_int_equal(ntaken, 1);                 /* r2 is all that is left */
+    assert_int_equal(a->ops->commit_batch(a), 0);
+    fg_state_redis_drop_namespace(a);
+    a->ops->destroy(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_concurrent_commit_aborts),
         cmocka_unit_test(test_abort_drops_watch),
+        cmocka_unit_test(test_alert_log_persists),
+        cmocka_unit_test(test_deferred_queue),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -96,11 +96,22 @@ static void run(struct fg_app *app, struct fg_claim **claims, size_t n, int defe
 
     for (size_t i = 0; i < n; i++)
         src[i] = (struct fg_alert_source){.file = "t", .line = (long long)i + 1};
-    if (defer)
-        fg_engine_set_progress(e, INT64_MIN, &scope, 1);
+    if (defer == 1) {
+        int64_t unknown = FG_PROGRESS_UNKNOWN;
+        fg_engine_set_progress(e, FG_PROGRESS_UNKNOWN, &scope, &unknown, 1);
+    } else if (defer == 2) {
+        /* one live partition, alone in the group: its own progress, as
+         * the engine sees its events go by, is all that can hold back */
+        int64_t first = claims[0]->event_time;
+        scope = 0;
+        for (size_t i = 0; i < n; i++)
+            src[i] = (struct fg_alert_source){.topic = "claims", .partition = 0,
+                                              .offset = (long long)i};
+        fg_engine_set_progress(e, FG_PROGRESS_IDLE, &scope, &first, 1);
+    }
     assert_int_equal(fg_engine_process_batch(e, claims, src, n), 0);
     if (defer) {
-        fg_engine_set_progress(e, INT64_MAX, &scope, 1);
+        fg_engine_set_progress(e, FG_PROGRESS_IDLE, &scope, NULL, 1);
         assert_int_equal(fg_engine_process_batch(e, NULL, NULL, 0), 0);
     }
     *stats = *fg_engine_stats(e);
@@ -117,8 +128,8 @@ static void check_case(const char *events, int few_samples, size_t want_alerts,
     char *sets[] = {set0};
     struct fg_app app;
     static struct fg_claim *claims[1000];
-    struct sink now = {0}, later = {0};
-    struct fg_engine_stats s1, s2;
+    struct sink now = {0}, later = {0}, live = {0};
+    struct fg_engine_stats s1, s2, s3;
     size_t n;
 
     assert_int_equal(fg_app_open(&app, "config/fundguard.json", sets, few_samples ? 1 : 0, 1),
@@ -126,6 +137,7 @@ static void check_case(const char *events, int few_samples, size_t want_alerts,
     n = load_claims(events, claims, 1000);
     run(&app, claims, n, 0, &now, &s1);
     run(&app, claims, n, 1, &later, &s2);
+    run(&app, claims, n, 2, &live, &s3);
 
     assert_int_equal(s1.deferred, 0);          /* a replay never defers */
     assert_true(s2.deferred >= n);             /* every priced line did */
@@ -139,13 +151,18 @@ static void check_case(const char *events, int few_samples, size_t want_alerts,
         assert_int_equal(outliers, want_outliers);
     }
     assert_int_equal(later.n, now.n);
+    assert_int_equal(live.n, now.n);
+    /* a live partition keeping pace defers nothing */
+    assert_int_equal(s3.deferred, 0);
     for (size_t i = 0; i < now.n; i++) {
         assert_string_equal(later.v[i], now.v[i]);
+        assert_string_equal(live.v[i], now.v[i]);
         if (strstr(now.v[i], "\"H"))
             assert_non_null(strstr(now.v[i], "%25\\u001f"));   /* the odd code is there */
     }
     sink_free(&now);
     sink_free(&later);
+    sink_free(&live);
     for (size_t i = 0; i < n; i++)
         fg_claim_free(claims[i]);
     fg_app_close(&app);
@@ -159,6 +176,13 @@ static void test_deferred_equals_immediate(void **unused)
                1, 1, 1);
     /* thousands of deferred lines, the shipped parameters */
     check_case("config/samples/claims.jsonl.gz", 0, 58, 4);
+}
+
+/* A partition's progress that makes day D the first incomplete one (the
+ * lateness is a day). */
+static int64_t at_day(int64_t d)
+{
+    return fg_cst_day_start(d) + 86400;
 }
 
 static void test_deferred_waits_for_complete_days(void **unused)
@@ -188,21 +212,21 @@ static void test_deferred_waits_for_complete_days(void **unused)
     /* Every partition idle at first (all complete), then events arrive:
      * progress goes back, and what is deferred from then on must still be
      * taken when it comes forward again. */
-    fg_engine_set_progress(e, INT64_MAX, &scope, 1);
+    fg_engine_set_progress(e, FG_PROGRESS_IDLE, &scope, NULL, 1);
     assert_int_equal(fg_engine_process_batch(e, NULL, NULL, 0), 0);
     /* The slowest partition is still inside 06-10: 06-10 is not complete. */
-    fg_engine_set_progress(e, high_day - 2, &scope, 1);
+    fg_engine_set_progress(e, at_day(high_day - 2), &scope, NULL, 1);
     assert_int_equal(fg_engine_process_batch(e, claims, src, n), 0);
     assert_int_equal(s.n, 0);
     /* Still not: nothing taken, nothing judged. */
     assert_int_equal(fg_engine_process_batch(e, NULL, NULL, 0), 0);
     assert_int_equal(s.n, 0);
     /* 06-10 complete: the 06-12 line's baseline is ready; it fires once. */
-    fg_engine_set_progress(e, high_day - 1, &scope, 1);
+    fg_engine_set_progress(e, at_day(high_day - 1), &scope, NULL, 1);
     assert_int_equal(fg_engine_process_batch(e, NULL, NULL, 0), 0);
     assert_int_equal(s.n, 1);
     assert_non_null(strstr(s.v[0], "\"PRICE-OUTLIER\""));
-    fg_engine_set_progress(e, INT64_MAX, &scope, 1);
+    fg_engine_set_progress(e, FG_PROGRESS_IDLE, &scope, NULL, 1);
     assert_int_equal(fg_engine_process_batch(e, NULL, NULL, 0), 0);
     assert_int_equal(s.n, 1);
 

@@ -744,3 +744,44 @@ keyed by fee day it would have held all five); the 32.00 line settled on
 06-12 fires (vola_amt 0.54). Judging by event day is what makes a day's
 statistics complete once the slowest partition is a lateness past it.
 ''', OUT_ARGS)
+
+
+# Settlement revocations (SETTLEMENT_REVOKE, 2208/2305).
+_a = event(M, H1, '2024-05-06 10:00:00', '11', [line(1, K, '20.00', '1', '2024-05-06 09:45:00')])
+_b = event(M, H1, '2024-05-06 10:05:00', '11', [line(1, K, '20.00', '1', '2024-05-06 09:45:20')])
+case('core/revoke_retracts_duplicate', [_a, _b, revoke(_b, '2024-05-06 16:00:00')], '''
+A revoke after a duplicate retracts it: settlements A and B each bill 钾测定 at
+09:45 (DUP-EXACT on B's line, A's involved). B is revoked at 16:00: the
+DUP-EXACT alert is published again as alert_type RETRACT with the same jr_id,
+the same rule, amount and violating line, and the revocation's event id and
+time.
+''')
+_a = event(M, H1, '2024-05-07 10:00:00', '11', [line(1, K, '20.00', '1', '2024-05-07 09:45:00')])
+_b = event(M, H1, '2024-05-07 10:05:00', '11', [line(1, K, '20.00', '1', '2024-05-07 09:45:20')])
+case('core/revoke_involved_settlement_retracts', [_a, _b, revoke(_a, '2024-05-07 16:00:00')], '''
+A revoke of the settlement holding the *involved* line (A, the first of the
+duplicate pair) also withdraws the DUP-EXACT alert raised on B's line: the
+duplicate no longer exists. One ALERT, then one RETRACT with its jr_id.
+''')
+_a = event(F, H1, '2024-05-08 08:50:00', '13', [line(1, MON, '12.00', '1', '2024-05-08 08:30:00')])
+case('core/revoke_before_pair_prevents_alert', [
+    _a, revoke(_a, '2024-05-08 09:30:00'),
+    event(F, H1, '2024-05-08 15:10:00', '13', [line(1, EXAM, '10.00', '1', '2024-05-08 14:00:00')]),
+], '''
+A revoke before the second line of a pair prevents the pair alert: 急诊监护费 is
+settled and then revoked; 急诊诊查费 the same day no longer has a 主项 to pair
+with (the revoked line is out of every window). No alert (without the revoke,
+pair_day_reverse_order_fires shows DUP-PAIR firing).
+''')
+_ghost = event(M2, H1, '2024-05-09 10:00:00', '11', [line(1, K, '20.00', '1', '2024-05-09 09:00:00')])
+case('core/revoke_unknown_settlement', [
+    revoke(_ghost, '2024-05-09 11:00:00'),
+    event(M2, H1, '2024-05-09 12:00:00', '11', [
+        line(1, K, '20.00', '1', '2024-05-09 11:45:00'),
+        line(2, K, '20.00', '1', '2024-05-09 11:45:30')]),
+], '''
+A revoke of a settlement never seen (the settlement itself is not in the
+input) is counted (revokes_unmatched=1 in the summary) and does no harm: the
+later duplicate in another settlement still raises DUP-EXACT, and nothing is
+retracted.
+''')

@@ -112,6 +112,21 @@ def iso(ts):
     return ts.replace(' ', 'T') + '+08:00'
 
 
+def revoke(settlement, revoke_time):
+    """A SETTLEMENT_REVOKE (2208/2305) withdrawing an earlier event()."""
+    return {
+        'schema': 'nhsa.claim.v1',
+        'event_id': '%s:%s:SETTLEMENT_REVOKE' % (settlement['fixmedins_code'],
+                                                 settlement['setl_id']),
+        'event_type': 'SETTLEMENT_REVOKE',
+        'event_time': iso(revoke_time),
+        'fixmedins_code': settlement['fixmedins_code'],
+        'psn_no': settlement['psn_no'],
+        'setl_id': settlement['setl_id'],
+        'mdtrt_id': settlement['mdtrt_id'],
+    }
+
+
 def event(person, inst, setl_time, med_type, lines, mdtrt_id=None, begntime=None, **kw):
     setl_id, mdtrt = ids(setl_time)
     mdtrt_id = mdtrt_id or mdtrt

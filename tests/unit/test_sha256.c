@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * test_sha256.c: SHA-256 against the FIPS 180-4 / NIST CAVS examples
+ * ("abc", the two-block 448-bit message, the 896-bit message, one million
+ * 'a'), the empty message, the padding boundaries (55, 56, 63, 64, 65,
+ * 119, 120 bytes: the length field fits or spills into another block),
+ * every way of splitting a message into update() calls, and the file
+ * digest helper.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fg_sha256.h"
+
+static void check(const void *msg, size_t len, const char *want)
+{
+    unsigned char d[FG_SHA256_LEN];
+    char hex[FG_SHA256_HEX];
+
+    fg_sha256(msg, len, d);
+    assert_string_equal(fg_sha256_hex(d, hex), want);
+}
+
+static void test_fips_vectors(void **state)
+{
+    (void)state;
+    check("", 0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    check("abc", 3, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    check("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56,
+          "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    check("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopq"
+          "klmnopqrlmnopqrsmnopqrstnopqrstu",
+          112, "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
+}
+
+static void test_million_a(void **state)
+{
+    struct fg_sha256 s;
+    unsigned char chunk[1000], d[FG_SHA256_LEN];
+    char hex[FG_SHA256_HEX];
+
+    (void)state;
+    memset(chunk, 'a', sizeof(chunk));
+    fg_sha256_init(&s);
+    for (int i = 0; i < 1000; i++)
+        fg_sha256_update(&s, chunk, sizeof(chunk));
+    fg_sha256_final(&s, d);
+    assert_string_equal(fg_sha256_hex(d, hex),
+                        "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+static void test_padding_boundaries(void **state)
+{
+    static const struct {
+        size_t n;
+        const char *hex;
+    } v[] = {
+        {55, "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318"},
+        {56, "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a"},
+        {63, "7d3e74a05d7db15bce4ad9ec0658ea98e3f06eeecf16b4c6fff2da457ddc2f34"},
+        {64, "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb"},
+        {65, "635361c48bb9eab14198e76ea8ab7f1a41685d6ad62aa9146d301d4f17eb0ae0"},
+        {119, "31eba51c313a5c08226adf18d4a359cfdfd8d2e816b13f4af952f7ea6584dcfb"},
+        {120, "2f3d335432c70b580af0e8e1b3674a7c020d683aa5f73aaaedfdc55af904c21c"},
+    };
+    char buf[128];
+
+    (void)state;
+    memset(buf, 'a', sizeof(buf));
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+        check(buf, v[i].n, v[i].hex);
+}
+
+/* Any split into update() calls gives the one-shot digest. */
+static void test_incremental(void **state)
+{
+    char msg[300];
+    unsigned char one[FG_SHA256_LEN], two[FG_SHA256_LEN];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(msg); i++)
+        msg[i] = (char)(i * 7 + 3);
+    fg_sha256(msg, sizeof(msg), one);
+    for (size_t a = 0; a <= sizeof(msg); a += 7) {
+        for (size_t b = a; b <= sizeof(msg); b += 13) {
+            struct fg_sha256 s;
+            fg_sha256_init(&s);
+            fg_sha256_update(&s, msg, a);
+            fg_sha256_update(&s, msg + a, b - a);
+            fg_sha256_update(&s, msg + b, sizeof(msg) - b);
+            fg_sha256_final(&s, two);
+            assert_memory_equal(one, two, FG_SHA256_LEN);
+        }
+    }
+    /* Byte by byte. */
+    {
+        struct fg_sha256 s;
+        fg_sha256_init(&s);
+        for (size_t i = 0; i < sizeof(msg); i++)
+            fg_sha256_update(&s, msg + i, 1);
+        fg_sha256_final(&s, two);
+        assert_memory_equal(one, two, FG_SHA256_LEN);
+    }
+}
+
+static void test_file(void **state)
+{
+    char path[] = "/tmp/fg-sha256-XXXXXX";
+    unsigned char d[FG_SHA256_LEN];
+    char hex[FG_SHA256_HEX];
+    uint64_t bytes = 0;
+    int fd = mkstemp(path);
+
+    (void)state;
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "abc", 3), 3);
+    close(fd);
+    assert_int_equal(fg_sha256_file(path, d, &bytes), 0);
+    assert_int_equal(bytes, 3);
+    assert_string_equal(fg_sha256_hex(d, hex),
+                        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    unlink(path);
+    assert_int_equal(fg_sha256_file(path, d, &bytes), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fips_vectors),
+        cmocka_unit_test(test_million_a),
+        cmocka_unit_test(test_padding_boundaries),
+        cmocka_unit_test(test_incremental),
+        cmocka_unit_test(test_file),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
