@@ -123,6 +123,42 @@ static void free_conf(const struct fg_detector *det, void *conf)
     free(conf);
 }
 
+/* disabled_rules: rule ids of this detector whose alerts are not produced
+ * (a what-if replay without one rule). The detector still runs, so its
+ * state and its other rules are as with the rule on. */
+static int set_rules_off(struct fg_det_inst *in, json_t *v, const struct fg_config *cfg,
+                         const char *path, char *err, size_t errlen)
+{
+    static const struct fg_param p = {.name = "disabled_rules", .type = FG_PARAM_LIST,
+                                      .def = ""};
+    struct fg_strlist l = {0};
+    const char *bad = set_param(&p, &l, v);
+    int rc = 0;
+
+    in->rules_off = 0;
+    if (bad) {
+        fg_config_error(cfg, path, err, errlen, "%s", bad);
+        return -1;
+    }
+    for (size_t k = 0; k < l.n && rc == 0; k++) {
+        const struct fg_rule_decl *r = fg_detector_rule(in->det, l.v[k]);
+        if (!r) {
+            fg_config_error(cfg, path, err, errlen, "%s is not a rule of %s (see `fundguard "
+                            "detectors`)", l.v[k], in->det->name);
+            rc = -1;
+        } else {
+            in->rules_off |= UINT64_C(1) << (r - in->det->rules);
+        }
+    }
+    strlist_free(&l);
+    return rc;
+}
+
+int fg_det_rule_off(const struct fg_det_inst *in, const struct fg_rule_decl *rule)
+{
+    return (in->rules_off >> (rule - in->det->rules)) & 1;
+}
+
 int fg_detectors_configure(struct fg_detectors *ds, const struct fg_config *cfg,
                            char *err, size_t errlen)
 {
@@ -165,6 +201,15 @@ int fg_detectors_configure(struct fg_detectors *ds, const struct fg_config *cfg,
                      det->abi, FG_DETECTOR_ABI);
             return -1;
         }
+        if (det->rules) {
+            size_t nr = 0;
+            while (det->rules[nr].rule_id)
+                nr++;
+            if (nr > 64) {
+                snprintf(err, errlen, "detector %s: %zu rules, at most 64", det->name, nr);
+                return -1;
+            }
+        }
         in->det = det;
         in->enabled = 1;
         in->conf = fg_calloc(1, det->conf_size ? det->conf_size : 1);
@@ -177,6 +222,11 @@ int fg_detectors_configure(struct fg_detectors *ds, const struct fg_config *cfg,
                         fg_config_error(cfg, path, err, errlen, "expected true or false");
                         return -1;
                     }
+                    continue;
+                }
+                if (strcmp(key, "disabled_rules") == 0) {
+                    if (set_rules_off(in, v, cfg, path, err, errlen))
+                        return -1;
                     continue;
                 }
                 for (p = det->params; p && p->name; p++)
@@ -275,6 +325,8 @@ void fg_detectors_describe(FILE *out)
                 "run this detector");
         fprintf(out, "    %-24s %-5s %-12s %s\n", "dry_run", "bool", "false",
                 "count alerts but do not write them");
+        fprintf(out, "    %-24s %-5s %-12s %s\n", "disabled_rules", "list", "\"\"",
+                "rule ids of this detector whose alerts are not produced");
         for (const struct fg_param *p = d->params; p && p->name; p++) {
             fprintf(out, "    %-24s %-5s %-12s %s", p->name, types[p->type], p->def,
                     p->doc);

@@ -225,6 +225,11 @@ void fg_emit(struct fg_ctx *ctx, const struct fg_alert_spec *spec)
     expire = spec->violating->expire_at;
     if (ctx->claim->event_time + e->o.event_dedup_days * FG_DAY > expire)
         expire = ctx->claim->event_time + e->o.event_dedup_days * FG_DAY;
+    /* A rule switched off leaves no trace, not even the seen mark. */
+    if (fg_det_rule_off(ctx->inst, rule)) {
+        rs->disabled++;
+        return;
+    }
     /* A deferred judgement (no person) is made exactly once: its record
      * leaves the store with the batch that judges it. */
     if (ctx->person && e->st->ops->seen(e->st, ctx->person, FG_SEEN_ALERTS,

@@ -35,6 +35,7 @@ struct fg_rule_stat {
     int64_t amount;              /* fen */
     uint64_t skipped;
     uint64_t dry_run;
+    uint64_t disabled;           /* judgements of a rule in disabled_rules */
     uint64_t retracted;          /* RETRACTs published for its alerts */
 };
 

@@ -153,9 +153,14 @@ static json_t *detectors_json(const struct fg_app *app)
 
     for (size_t i = 0; i < app->ds.n; i++) {
         const struct fg_det_inst *in = &app->ds.v[i];
-        json_array_append_new(a, json_pack("{s:s, s:s, s:b, s:b}", "name", in->det->name,
+        json_t *off = json_array();
+        for (const struct fg_rule_decl *r = in->det->rules; r && r->rule_id; r++)
+            if (fg_det_rule_off(in, r))
+                json_array_append_new(off, json_string(r->rule_id));
+        json_array_append_new(a, json_pack("{s:s, s:s, s:b, s:b, s:o}", "name", in->det->name,
                                            "version", in->det->version, "enabled",
-                                           in->enabled, "dry_run", in->dry_run));
+                                           in->enabled, "dry_run", in->dry_run,
+                                           "disabled_rules", off));
     }
     return a;
 }

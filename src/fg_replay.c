@@ -308,22 +308,25 @@ static void print_summary(FILE *out, const struct fg_engine_stats *s, uint64_t q
     fprintf(out,
             "fundguard replay: events=%llu settlements=%llu other_events=%llu lines=%llu "
             "alerts=%llu quarantined=%llu duplicates=%llu refunds=%llu "
-            "refunds_unmatched=%llu superseded=%llu blank_lines=%llu seconds=%.3f "
+            "refunds_unmatched=%llu superseded=%llu revokes=%llu revokes_unmatched=%llu "
+            "revoked_lines=%llu retracts=%llu blank_lines=%llu seconds=%.3f "
             "lines_per_sec=%.0f\n",
             (unsigned long long)s->events, (unsigned long long)s->settlements,
             (unsigned long long)s->other_events, (unsigned long long)s->lines,
             (unsigned long long)s->alerts, (unsigned long long)quarantined,
             (unsigned long long)s->duplicates, (unsigned long long)s->refunds,
             (unsigned long long)s->refunds_unmatched, (unsigned long long)s->superseded,
+            (unsigned long long)s->revokes, (unsigned long long)s->revokes_unmatched,
+            (unsigned long long)s->revoked_lines, (unsigned long long)s->retracts,
             (unsigned long long)blank, secs,
             secs > 0 ? (double)s->lines / secs : 0.0);
-    fprintf(out, "  %-22s %-20s %8s %14s %8s\n", "rule_id", "detector", "alerts",
-            "vola_amt", "skipped");
+    fprintf(out, "  %-22s %-20s %8s %14s %8s %9s\n", "rule_id", "detector", "alerts",
+            "vola_amt", "skipped", "retracted");
     for (size_t i = 0; i < s->nrules; i++) {
         const struct fg_rule_stat *r = &s->rules[i];
-        fprintf(out, "  %-22s %-20s %8llu %14s %8llu\n", r->rule_id, r->det->name,
+        fprintf(out, "  %-22s %-20s %8llu %14s %8llu %9llu\n", r->rule_id, r->det->name,
                 (unsigned long long)r->alerts, fg_fixed_format(r->amount, 2, amt, sizeof(amt)),
-                (unsigned long long)r->skipped);
+                (unsigned long long)r->skipped, (unsigned long long)r->retracted);
     }
     if (quarantined)
         fprintf(out, "  quarantined events written to %s\n", dlq_path);
@@ -664,7 +667,7 @@ int fg_cmd_check_config(int argc, char **argv)
         const struct fg_det_inst *in = &app.ds.v[i];
         size_t nr = 0;
         for (const struct fg_rule_decl *r = in->det->rules; r && r->rule_id; r++)
-            nr++;
+            nr += !fg_det_rule_off(in, r);
         printf("detector %-20s %-8s %s%zu rules\n", in->det->name, in->det->version,
                in->enabled ? (in->dry_run ? "dry-run, " : "enabled, ") : "disabled, ", nr);
         if (in->enabled) {

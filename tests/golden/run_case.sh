@@ -7,6 +7,8 @@
 #   expected_alerts.jsonl   the canonical alerts replay must write
 #   args (optional)         extra replay arguments, e.g. --set overrides
 #   expected_dlq.txt (opt.) one dead-letter reason per line, in order
+#   expected_summary.txt (opt.) key=value counters the replay summary
+#                           line must show, one per line
 #   README (optional)       what the case shows and why the output is right
 set -eu
 case_dir=$1
@@ -36,5 +38,15 @@ for line in open(sys.argv[1], encoding="utf-8"):
     print(json.loads(line)["reason"])' "$tmp/dlq.jsonl" >"$tmp/reasons.txt"
     diff -u "$case_dir/expected_dlq.txt" "$tmp/reasons.txt" || {
         echo "FAIL: $case_dir: dead-letter reasons differ"; exit 1; }
+fi
+if [ -f "$case_dir/expected_summary.txt" ]; then
+    summary=$(grep '^fundguard replay: ' "$tmp/stderr" || true)
+    while IFS= read -r kv; do
+        [ -n "$kv" ] || continue
+        case " $summary " in
+        *" $kv "*) ;;
+        *) echo "FAIL: $case_dir: summary lacks $kv:"; echo "$summary"; exit 1 ;;
+        esac
+    done <"$case_dir/expected_summary.txt"
 fi
 echo "ok: $case_dir ($(wc -l <"$tmp/alerts.jsonl") alerts)"

@@ -253,6 +253,28 @@ produce_checked() {
 }
 
 # read_alerts OUT: the alerts topic as "key<TAB>value" lines.
+# tool_cfg: the options the supervisor tools (compare, alerts, report) need
+# to reach the devbroker. A short session: the mock cluster answers a
+# group's next JoinGroup only after the previous member's session timeout,
+# even when it left cleanly.
+tool_cfg() {
+    printf '%s' "-c config/fundguard.json --set kafka.bootstrap_servers=$BOOT"
+    printf '%s' " --set kafka.consumer={\"session.timeout.ms\":3000,\"heartbeat.interval.ms\":500}"
+}
+
+# fg_compare RC NAME A B [OPTIONS]: `fundguard compare --json` to
+# $IT/NAME.json, which must exit RC.
+fg_compare() {
+    _want=$1 _name=$2
+    shift 2
+    set +e
+    # shellcheck disable=SC2046
+    "$FG" compare "$@" $(tool_cfg) --json >"$IT/$_name.json" 2>"$IT/$_name.log"
+    _rc=$?
+    set -e
+    [ "$_rc" = "$_want" ] || { cat "$IT/$_name.log"; it_fail "compare $_name exited $_rc, expected $_want"; }
+}
+
 read_alerts() { kcat -C -b "$BOOT" -t alerts -e -q -f '%k\t%s\n' >"$1"; }
 
 # restart_redis: start redis-server again on REDIS_PORT with the same dir

@@ -11,10 +11,10 @@
       --expect KEY=VALUE checks one value of the JSON (dotted path, e.g.
       total.changed=1, b.duplicates=3, examples.changed.0.fields=vola_cont).
 
-  compare_check.py dup-only A B
-      The what-if check: every alert of A missing from B is a DUP-* alert,
-      and every DUP-* alert of A is missing from B (B was replayed with
-      duplicate_billing disabled).
+  compare_check.py removed A B RULE...
+      The what-if check: the alerts of A missing from B are exactly A's
+      alerts of the RULEs (a RULE ending in '*' is a prefix: DUP-*), and B
+      has nothing A lacks (B was replayed with those rules switched off).
 
 Semantics recomputed here: a line is an alert if it is a JSON object with
 schema nhsa.alert.v1, alert_type ALERT/RETRACT and a jr_id (an ALERT also
@@ -313,16 +313,24 @@ def cmd_check(args):
                                                  fen_text(total["fen_b"])))
 
 
-def cmd_dup_only(args):
+def cmd_removed(args):
     A, B = Side(args.a), Side(args.b)
+
+    def named(rule):
+        return any(rule.startswith(r[:-1]) if r.endswith("*") else rule == r
+                   for r in args.rules)
     missing = set(A.alerts) - set(B.alerts)
-    dup = {jr for jr, a in A.alerts.items() if a["rule_id"].startswith("DUP-")}
-    if not dup:
-        fail("%s has no DUP-* alert to test with" % args.a)
-    if missing != dup:
-        fail("alerts of A missing from B %r are not exactly the DUP-* alerts %r"
-             % (sorted(missing), sorted(dup)))
-    print("ok: the %d alerts missing from %s are exactly the DUP-* alerts" % (len(dup), args.b))
+    extra = set(B.alerts) - set(A.alerts)
+    off = {jr for jr, a in A.alerts.items() if named(a["rule_id"])}
+    if not off:
+        fail("%s has no alert of %s to test with" % (args.a, " ".join(args.rules)))
+    if missing != off:
+        fail("alerts of A missing from B %r are not exactly the %s alerts %r"
+             % (sorted(missing), " ".join(args.rules), sorted(off)))
+    if extra:
+        fail("B has alerts A lacks: %r" % sorted(extra))
+    print("ok: the %d alerts missing from %s are exactly the %s alerts"
+          % (len(off), args.b, " ".join(args.rules)))
 
 
 def main():
@@ -337,11 +345,12 @@ def main():
     c.add_argument("--since")
     c.add_argument("--until")
     c.add_argument("--expect", action="append", default=[])
-    d = sub.add_parser("dup-only")
+    d = sub.add_parser("removed")
     d.add_argument("a")
     d.add_argument("b")
+    d.add_argument("rules", nargs="+")
     args = ap.parse_args()
-    {"check": cmd_check, "dup-only": cmd_dup_only}[args.cmd](args)
+    {"check": cmd_check, "removed": cmd_removed}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,11 @@ expect_rc 78 "$FG" check-config -c "$tmp/bad.json"
 grep -q "$tmp/bad.json:$line: key 'detectors.out_of_catalogue.child_max_age'" "$tmp/err" ||
     { cat "$tmp/err"; fail "config error does not name file:line:key"; }
 expect_rc 78 "$FG" check-config -c config/fundguard.json --set detectors.nope.enabled=false
+# disabled_rules names rules of its own detector only.
+expect_rc 78 "$FG" check-config -c config/fundguard.json \
+    --set detectors.duplicate_billing.disabled_rules=CAT-AGE
+grep -q "detectors.duplicate_billing.disabled_rules.*CAT-AGE is not a rule of duplicate_billing" \
+    "$tmp/err" || { cat "$tmp/err"; fail "disabled_rules error does not name the rule"; }
 expect_rc 78 "$FG" replay -c "$tmp/bad.json" --input config/samples/claims.jsonl.gz
 
 # stdin and gzip give the same alerts.

@@ -3,7 +3,8 @@
 # `fundguard compare` on the alerts of the bundled sample: the replay
 # against itself (and against a second replay, whose run fields differ) is
 # identical; a replay with duplicate_billing disabled differs by exactly the
-# DUP-* alerts, only in A; an edited vola_cont is "changed"; redelivered
+# DUP-* alerts, only in A, one with CAT-AGE in disabled_rules by exactly the
+# CAT-AGE alerts; an edited vola_cont is "changed"; redelivered
 # lines count once, RETRACTs withdraw (before or after their ALERT); a
 # jr_id with two contents in one source is a conflict; --ignore-rule and
 # --since/--until select; exit codes 0/1/2/65/78. Every comparison is
@@ -68,7 +69,7 @@ compare 0 rerun "$out/a.jsonl" "$out/a2.jsonl" -- --expect total.both="$n"
 grep -q '一致 IDENTICAL' "$out/rerun.human" || fail "no IDENTICAL verdict"
 
 # 2. What-if: duplicate_billing off. Exactly the DUP-* alerts, only in A.
-$check dup-only "$out/a.jsonl" "$out/nodup.jsonl"
+$check removed "$out/a.jsonl" "$out/nodup.jsonl" "DUP-*"
 ndup=$(grep -c '"rule_id":"DUP-' "$out/a.jsonl")
 compare 1 whatif "$out/a.jsonl" "$out/nodup.jsonl" -- --expect total.only_a="$ndup" \
     --expect total.only_b=0 --expect total.changed=0 --expect total.both=$((n - ndup))
@@ -88,6 +89,14 @@ t = sorted(a["event_time"] for a in map(json.loads, open(sys.argv[1])) if a["rul
 print(t[1], t[-2])' "$out/a.jsonl")
 compare 1 period_bounds "$out/a.jsonl" "$out/nodup.jsonl" --since "${bounds% *}" \
     --until "${bounds#* }" -- --expect total.only_a=$((ndup - 3))
+
+# One rule off (disabled_rules): exactly its alerts, only in A; the other
+# rules of the detector are untouched.
+replay noage --set detectors.out_of_catalogue.disabled_rules=CAT-AGE
+$check removed "$out/a.jsonl" "$out/noage.jsonl" CAT-AGE
+nage=$(grep -c '"rule_id":"CAT-AGE"' "$out/a.jsonl")
+compare 1 whatif_rule "$out/a.jsonl" "$out/noage.jsonl" -- --expect total.only_a="$nage" \
+    --expect total.only_b=0 --expect total.both=$((n - nage))
 
 # 3. Variants of A written by hand: a changed vola_cont, redelivered lines
 # (with other run fields), RETRACTs, a conflict, bad lines.

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""Rewrites the events.jsonl (and README, args) of every golden case from
+"""Rewrites the events.jsonl (and README, args, expected_summary.txt) of every golden case from
 cases.py. Expected alerts are NOT regenerated here: bless a changed case with
 tests/golden/bless.sh and review the diff by hand."""
 import os
@@ -11,5 +11,11 @@ import cases  # noqa: E402
 from lib import write_case  # noqa: E402
 
 for rel, evs, readme, args, raw in cases.C:
-    write_case(rel, evs, readme, args, raw)
+    d = write_case(rel, evs, readme, args, raw)
+    sp = os.path.join(d, 'expected_summary.txt')
+    if rel in cases.SUMMARY:
+        with open(sp, 'w') as f:
+            f.write('\n'.join(cases.SUMMARY[rel]) + '\n')
+    elif os.path.exists(sp):
+        os.remove(sp)
     print(rel)

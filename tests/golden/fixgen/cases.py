@@ -12,8 +12,14 @@ M2 = Person('33010099000010000001689704', '1', '1983-02-28')
 C = []  # (rel, events, readme, args)
 
 
-def case(rel, events, readme, args=None, raw=None):
+# Counters the replay summary must show for a case (expected_summary.txt).
+SUMMARY = {}
+
+
+def case(rel, events, readme, args=None, raw=None, summary=None):
     C.append((rel, events, readme, args, raw))
+    if summary:
+        SUMMARY[rel] = summary
 
 
 # ---------------------------------------------------------------- duplicate_billing
@@ -547,7 +553,7 @@ case('core/refund_unmatched', [
 A refund line (cnt -1) whose init_feedetl_sn 9 names no line of the visit. It is
 counted (refunds=1, refunds_unmatched=1) and does nothing else: not judged, no
 alert.
-''')
+''', summary=['refunds=1', 'refunds_unmatched=1', 'alerts=0'])
 case('core/refund_unmatched_keeps_target', [
     event(M, H1, '2024-03-06 17:00:00', '21', [
         line(1, CONS, '50.00', '1', '2024-03-06 09:00:00'),
@@ -755,14 +761,14 @@ A revoke after a duplicate retracts it: settlements A and B each bill 钾测定 
 DUP-EXACT alert is published again as alert_type RETRACT with the same jr_id,
 the same rule, amount and violating line, and the revocation's event id and
 time.
-''')
+''', summary=['revokes=1', 'revokes_unmatched=0', 'revoked_lines=1', 'retracts=1'])
 _a = event(M, H1, '2024-05-07 10:00:00', '11', [line(1, K, '20.00', '1', '2024-05-07 09:45:00')])
 _b = event(M, H1, '2024-05-07 10:05:00', '11', [line(1, K, '20.00', '1', '2024-05-07 09:45:20')])
 case('core/revoke_involved_settlement_retracts', [_a, _b, revoke(_a, '2024-05-07 16:00:00')], '''
 A revoke of the settlement holding the *involved* line (A, the first of the
 duplicate pair) also withdraws the DUP-EXACT alert raised on B's line: the
 duplicate no longer exists. One ALERT, then one RETRACT with its jr_id.
-''')
+''', summary=['revokes=1', 'revokes_unmatched=0', 'revoked_lines=1', 'retracts=1'])
 _a = event(F, H1, '2024-05-08 08:50:00', '13', [line(1, MON, '12.00', '1', '2024-05-08 08:30:00')])
 case('core/revoke_before_pair_prevents_alert', [
     _a, revoke(_a, '2024-05-08 09:30:00'),
@@ -772,7 +778,7 @@ A revoke before the second line of a pair prevents the pair alert: 急诊监护�
 settled and then revoked; 急诊诊查费 the same day no longer has a 主项 to pair
 with (the revoked line is out of every window). No alert (without the revoke,
 pair_day_reverse_order_fires shows DUP-PAIR firing).
-''')
+''', summary=['revokes=1', 'revoked_lines=1', 'retracts=0', 'alerts=0'])
 _ghost = event(M2, H1, '2024-05-09 10:00:00', '11', [line(1, K, '20.00', '1', '2024-05-09 09:00:00')])
 case('core/revoke_unknown_settlement', [
     revoke(_ghost, '2024-05-09 11:00:00'),
@@ -784,4 +790,4 @@ A revoke of a settlement never seen (the settlement itself is not in the
 input) is counted (revokes_unmatched=1 in the summary) and does no harm: the
 later duplicate in another settlement still raises DUP-EXACT, and nothing is
 retracted.
-''')
+''', summary=['revokes=1', 'revokes_unmatched=1', 'revoked_lines=0', 'retracts=0', 'alerts=1'])
