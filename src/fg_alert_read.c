@@ -19,6 +19,7 @@
 #include "fg_app.h"
 #include "fg_common.h"
 #include "fg_fixed.h"
+#include "fg_kafka.h"
 #include "fg_time.h"
 
 #include <errno.h>
@@ -273,85 +274,6 @@ bad:
     return NULL;
 }
 
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-    int lvl = level <= 3 ? FG_LOG_ERROR : level <= 4 ? FG_LOG_WARN
-              : level <= 6 ? FG_LOG_INFO : FG_LOG_DEBUG;
-
-    fg_log(lvl, "component=rdkafka client=%s facility=%s msg=\"%s\"", rd_kafka_name(rk), fac,
-           buf);
-}
-
-static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err,
-                    size_t errlen)
-{
-    char errstr[512];
-
-    if (rd_kafka_conf_set(conf, k, v, errstr, sizeof(errstr)) == RD_KAFKA_CONF_OK)
-        return 0;
-    snprintf(err, errlen, "kafka property %s: %s", k, errstr);
-    return -1;
-}
-
-int fg_alert_kafka_conf(const struct fg_config *cfg, struct rd_kafka_conf_s *conf, char *err,
-                        size_t errlen)
-{
-    const json_t *obj = fg_config_get(cfg, "kafka.consumer");
-    const char *boot, *pwfile, *k;
-    json_t *v;
-    char tmp[64];
-
-    err[0] = '\0';
-    boot = fg_config_str(cfg, "kafka.bootstrap_servers", "127.0.0.1:9092", err, errlen);
-    if (!boot)
-        return -1;
-    rd_kafka_conf_set_log_cb(conf, log_cb);
-    if (conf_set(conf, "bootstrap.servers", boot, err, errlen))
-        return -1;
-    if (obj && !json_is_object(obj)) {
-        fg_config_error(cfg, "kafka.consumer", err, errlen, "expected an object");
-        return -1;
-    }
-    json_object_foreach((json_t *)obj, k, v) {
-        const char *val = tmp;
-
-        if (json_is_string(v))
-            val = json_string_value(v);
-        else if (json_is_integer(v))
-            snprintf(tmp, sizeof(tmp), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        else if (json_is_boolean(v))
-            snprintf(tmp, sizeof(tmp), "%s", json_is_true(v) ? "true" : "false");
-        else {
-            snprintf(err, errlen, "kafka.consumer.%s: expected a string, number or boolean", k);
-            return -1;
-        }
-        if (conf_set(conf, k, val, err, errlen))
-            return -1;
-    }
-    /* The SASL password comes from a file, never from the config text. */
-    pwfile = fg_config_str(cfg, "kafka.sasl_password_file", NULL, err, errlen);
-    if (!pwfile && err[0])
-        return -1;
-    if (pwfile && *pwfile) {
-        char *path = fg_config_resolve(cfg, pwfile);
-        char *pw = fg_app_read_secret(path, err, errlen);
-        int bad;
-
-        free(path);
-        if (!pw) {
-            char tmperr[512];
-            snprintf(tmperr, sizeof(tmperr), "kafka.sasl_password_file: %s", err);
-            snprintf(err, errlen, "%s", tmperr);
-            return -1;
-        }
-        bad = conf_set(conf, "sasl.password", pw, err, errlen);
-        memset(pw, 0, strlen(pw));
-        free(pw);
-        if (bad)
-            return -1;
-    }
-    return 0;
-}
 
 /* ---- the reader ---- */
 
@@ -717,20 +639,21 @@ static int kafka_open(struct fg_alert_reader *r, const struct fg_alert_reader_op
         snprintf(err, errlen, "%s: a Kafka source needs a config (-c FILE)", r->label);
         goto fail;
     }
-    if (fg_alert_kafka_conf(o->cfg, conf, err, errlen))
-        goto fail;
     /* librdkafka wants a group id even for an assign()-only consumer; it
      * is never joined and nothing is committed under it. */
     group = fg_config_str(o->cfg, "kafka.group_id", "fundguard", err, errlen);
     if (!group)
         goto fail;
     snprintf(group_id, sizeof(group_id), "%s.reader", group);
-    if (conf_set(conf, "group.id", group_id, err, errlen) ||
-        conf_set(conf, "enable.auto.commit", "false", err, errlen) ||
-        conf_set(conf, "enable.auto.offset.store", "false", err, errlen) ||
-        conf_set(conf, "enable.partition.eof", "true", err, errlen) ||
-        conf_set(conf, "auto.offset.reset", "earliest", err, errlen))
-        goto fail;
+    {
+        const char *const fixed[] = {"group.id", group_id, "enable.auto.commit", "false",
+                                     "enable.auto.offset.store", "false",
+                                     "enable.partition.eof", "true", "auto.offset.reset",
+                                     "earliest", NULL};
+        if (fg_kafka_conf(o->cfg, conf, "consumer", FG_KAFKA_OWN_GROUP, err, errlen) ||
+            fg_kafka_set_all(conf, fixed, err, errlen))
+            goto fail;
+    }
     r->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
     if (!r->rk) {
         snprintf(err, errlen, "cannot create a kafka consumer: %s", errstr);

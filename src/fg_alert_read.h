@@ -132,16 +132,4 @@ void fg_alert_reader_close(struct fg_alert_reader *r);
 struct fg_config *fg_alert_config_open(const char *path, char **sets, size_t nsets,
                                        const char *prog);
 
-/**
- * Fill a librdkafka conf from the fundguard config the way the daemon
- * does: bootstrap.servers from kafka.bootstrap_servers, every
- * kafka.consumer.* key passed through as is, sasl.password from
- * kafka.sasl_password_file, librdkafka's log into fg_log. The caller then
- * sets what its use requires (group.id, commit policy). conf (an
- * rd_kafka_conf_t) stays owned by the caller. Returns 0, or -1 with the
- * reason in err (a configuration error: exit 78).
- */
-int fg_alert_kafka_conf(const struct fg_config *cfg, struct rd_kafka_conf_s *conf, char *err,
-                        size_t errlen);
-
 #endif

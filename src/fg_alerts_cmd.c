@@ -25,6 +25,7 @@
 #include "fg_common.h"
 #include "fg_config.h"
 #include "fg_fixed.h"
+#include "fg_kafka.h"
 #include "fg_map.h"
 #include "fg_time.h"
 
@@ -474,21 +475,16 @@ static rd_kafka_t *make_consumer(struct al *al, const struct fg_config *cfg, con
     char err[1024], errstr[512];
     rd_kafka_t *rk;
 
-    if (fg_alert_kafka_conf(cfg, conf, err, sizeof(err)))
-        goto fail;
     /* Not overridable: the group is ours, offsets are committed by us
      * (what was shown), the end of a partition is reported. */
-#define SET(k, v)                                                                              \
-    if (rd_kafka_conf_set(conf, k, v, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {         \
-        snprintf(err, sizeof(err), "kafka property %s: %s", k, errstr);                       \
-        goto fail;                                                                             \
-    }
-    SET("group.id", group);
-    SET("enable.auto.commit", "false");
-    SET("enable.auto.offset.store", "false");
-    SET("enable.partition.eof", "true");
-    SET("auto.offset.reset", "latest");
-#undef SET
+    const char *const fixed[] = {"group.id", group, "enable.auto.commit", "false",
+                                 "enable.auto.offset.store", "false",
+                                 "enable.partition.eof", "true", "auto.offset.reset", "latest",
+                                 NULL};
+
+    if (fg_kafka_conf(cfg, conf, "consumer", FG_KAFKA_OWN_GROUP, err, sizeof(err)) ||
+        fg_kafka_set_all(conf, fixed, err, sizeof(err)))
+        goto fail;
     rd_kafka_conf_set_opaque(conf, al);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));

@@ -310,6 +310,45 @@ static const char *const section_keys[][12] = {
     {"detectors", NULL},
 };
 
+/* librdkafka properties that hold a secret. They belong in a file only
+ * their owner can read (kafka.sasl_password_file for the SASL password):
+ * a config file others can read is refused when it holds one, and a
+ * command line (visible to every user in /proc) never may. */
+static const char *const secret_props[] = {
+    "sasl.password", "ssl.key.password", "ssl.keystore.password", "ssl.key.pem",
+    "sasl.oauthbearer.client.secret", "sasl.oauthbearer.config", NULL};
+
+static int check_secrets(const struct fg_config *cfg, char *err, size_t errlen)
+{
+    static const char *const sections[] = {"kafka.consumer", "kafka.producer"};
+    struct stat st;
+    char path[128];
+
+    for (size_t i = 0; i < FG_ARRAY_LEN(sections); i++) {
+        json_t *obj = fg_config_get(cfg, sections[i]);
+        if (!json_is_object(obj))
+            continue;
+        for (const char *const *k = secret_props; *k; k++) {
+            if (!json_object_get(obj, *k))
+                continue;
+            snprintf(path, sizeof(path), "%s.%s", sections[i], *k);
+            if (key_line(cfg, path) == 0) {
+                fg_config_error(cfg, path, err, errlen, "a secret may not be given on the "
+                                "command line (every user can read it); put it in a file "
+                                "only its owner can read");
+                return -1;
+            }
+            if (stat(cfg->path, &st) == 0 && (st.st_mode & (S_IROTH | S_IWOTH))) {
+                fg_config_error(cfg, path, err, errlen, "a secret in a config file others "
+                                "can read; chmod o-rwx %s (or keep the SASL password in "
+                                "kafka.sasl_password_file)", cfg->path);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
 int fg_config_validate_keys(const struct fg_config *cfg, char *err, size_t errlen)
 {
     const char *sect;
@@ -344,7 +383,7 @@ int fg_config_validate_keys(const struct fg_config *cfg, char *err, size_t errle
             }
         }
     }
-    return 0;
+    return check_secrets(cfg, err, errlen);
 }
 
 char *fg_config_resolve(const struct fg_config *cfg, const char *path)

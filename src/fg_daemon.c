@@ -24,6 +24,7 @@
 #include "fg_engine.h"
 #include "fg_event.h"
 #include "fg_fixed.h"
+#include "fg_kafka.h"
 #include "fg_state.h"
 
 #include <errno.h>
@@ -86,14 +87,6 @@ struct daemon {
 };
 
 /* ---- librdkafka callbacks ---- */
-
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-    int lvl = level <= 3 ? FG_LOG_ERROR : level <= 4 ? FG_LOG_WARN
-              : level <= 6 ? FG_LOG_INFO : FG_LOG_DEBUG;
-    fg_log(lvl, "component=rdkafka client=%s facility=%s msg=\"%s\"", rd_kafka_name(rk), fac,
-           buf);
-}
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
@@ -306,103 +299,39 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 /* ---- configuration ---- */
 
-static int kafka_set(rd_kafka_conf_t *conf, const char *k, const char *v)
-{
-    char errstr[512];
-    if (rd_kafka_conf_set(conf, k, v, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-        fprintf(stderr, "fundguard: config error: kafka property %s: %s\n", k, errstr);
-        return -1;
-    }
-    return 0;
-}
-
-/* Copy kafka.<section>.* into a librdkafka conf: strings, numbers and
- * booleans as their text. */
-static int pass_through(struct daemon *d, rd_kafka_conf_t *conf, const char *section)
-{
-    json_t *obj = fg_config_get(d->app.cfg, section), *v;
-    const char *k;
-    char tmp[64];
-
-    if (!obj)
-        return 0;
-    json_object_foreach(obj, k, v) {
-        const char *val = tmp;
-        if (json_is_string(v))
-            val = json_string_value(v);
-        else if (json_is_integer(v))
-            snprintf(tmp, sizeof(tmp), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        else if (json_is_boolean(v))
-            snprintf(tmp, sizeof(tmp), "%s", json_is_true(v) ? "true" : "false");
-        else {
-            fprintf(stderr, "fundguard: config error: %s.%s: expected a string, number or "
-                            "boolean\n", section, k);
-            return -1;
-        }
-        if (kafka_set(conf, k, val))
-            return -1;
-    }
-    return 0;
-}
-
 static rd_kafka_t *make_client(struct daemon *d, rd_kafka_type_t type)
 {
+    static const char *const consumer_defaults[] = {
+        "auto.offset.reset", "earliest", "statistics.interval.ms", "5000", NULL};
+    /* Not overridable: offsets are stored by us, after delivery; the end
+     * of a partition marks it idle (complete days). */
+    static const char *const consumer_fixed[] = {
+        "enable.auto.offset.store", "false", "enable.partition.eof", "true", NULL};
+    static const char *const producer_defaults[] = {
+        "linger.ms", "5", "message.timeout.ms", "30000", NULL};
+    static const char *const producer_fixed[] = {"enable.idempotence", "true", NULL};
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    const char *boot, *group;
+    const char *group;
     char err[512] = "", errstr[512];
+    int consumer = type == RD_KAFKA_CONSUMER;
     rd_kafka_t *rk;
 
-    boot = fg_config_str(d->app.cfg, "kafka.bootstrap_servers", "127.0.0.1:9092", err,
-                         sizeof(err));
     group = fg_config_str(d->app.cfg, "kafka.group_id", "fundguard", err, sizeof(err));
-    if (!boot || !group) {
-        fprintf(stderr, "fundguard: config error: %s\n", err);
+    if (!group)
         goto fail;
-    }
     rd_kafka_conf_set_opaque(conf, d);
-    rd_kafka_conf_set_log_cb(conf, log_cb);
-    if (kafka_set(conf, "bootstrap.servers", boot))
+    if ((consumer && fg_kafka_set(conf, "group.id", group, err, sizeof(err))) ||
+        fg_kafka_set_all(conf, consumer ? consumer_defaults : producer_defaults, err,
+                         sizeof(err)) ||
+        fg_kafka_conf(d->app.cfg, conf, consumer ? "consumer" : "producer", 0, err,
+                      sizeof(err)) ||
+        fg_kafka_set_all(conf, consumer ? consumer_fixed : producer_fixed, err, sizeof(err)))
         goto fail;
-    if (type == RD_KAFKA_CONSUMER) {
-        if (kafka_set(conf, "group.id", group) ||
-            kafka_set(conf, "enable.auto.offset.store", "false") ||
-            kafka_set(conf, "auto.offset.reset", "earliest") ||
-            kafka_set(conf, "statistics.interval.ms", "5000") ||
-            pass_through(d, conf, "kafka.consumer"))
-            goto fail;
-        /* Not overridable: offsets are stored by us, after delivery; the
-         * end of a partition marks it idle (complete days). */
-        if (kafka_set(conf, "enable.auto.offset.store", "false") ||
-            kafka_set(conf, "enable.partition.eof", "true"))
-            goto fail;
+    if (consumer) {
         rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
         rd_kafka_conf_set_stats_cb(conf, stats_cb);
     } else {
-        if (kafka_set(conf, "enable.idempotence", "true") ||
-            kafka_set(conf, "linger.ms", "5") ||
-            kafka_set(conf, "message.timeout.ms", "30000") ||
-            pass_through(d, conf, "kafka.producer"))
-            goto fail;
-        if (kafka_set(conf, "enable.idempotence", "true"))
-            goto fail;
         rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
-    }
-    /* The SASL password comes from a file, never from config text. */
-    const char *pwfile = fg_config_str(d->app.cfg, "kafka.sasl_password_file", NULL, err,
-                                       sizeof(err));
-    if (pwfile && *pwfile) {
-        char *path = fg_config_resolve(d->app.cfg, pwfile);
-        char *pw = fg_app_read_secret(path, err, sizeof(err));
-        free(path);
-        if (!pw) {
-            fprintf(stderr, "fundguard: config error: kafka.sasl_password_file: %s\n", err);
-            goto fail;
-        }
-        int bad = kafka_set(conf, "sasl.password", pw);
-        memset(pw, 0, strlen(pw));
-        free(pw);
-        if (bad)
-            goto fail;
     }
     rk = rd_kafka_new(type, conf, errstr, sizeof(errstr));
     if (!rk) {
@@ -411,6 +340,8 @@ static rd_kafka_t *make_client(struct daemon *d, rd_kafka_type_t type)
     }
     return rk;   /* rd_kafka_new took the conf */
 fail:
+    if (err[0])
+        fprintf(stderr, "fundguard: config error: %s\n", err);
     rd_kafka_conf_destroy(conf);
     return NULL;
 }

@@ -50,6 +50,7 @@
 #include "fg_replay.h"
 #include "fg_common.h"
 #include "fg_hash.h"
+#include "fg_kafka.h"
 #include "fg_kmerge.h"
 #include "fg_time.h"
 
@@ -104,65 +105,6 @@ struct topic_replay {
 
 /* ---- librdkafka clients, configured as the daemon's ---- */
 
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-    int lvl = level <= 3 ? FG_LOG_ERROR : level <= 4 ? FG_LOG_WARN
-              : level <= 6 ? FG_LOG_INFO : FG_LOG_DEBUG;
-    fg_log(lvl, "component=rdkafka client=%s facility=%s msg=\"%s\"", rd_kafka_name(rk), fac,
-           buf);
-}
-
-static int kset(rd_kafka_conf_t *conf, const char *k, const char *v)
-{
-    char errstr[512];
-    if (rd_kafka_conf_set(conf, k, v, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-        fprintf(stderr, "fundguard: config error: kafka property %s: %s\n", k, errstr);
-        return -1;
-    }
-    return 0;
-}
-
-/* Consumer properties that would tie the replay to a group: never taken
- * from kafka.consumer.*. */
-static int group_property(const char *k)
-{
-    return strcmp(k, "group.id") == 0 || strcmp(k, "group.instance.id") == 0 ||
-           strcmp(k, "enable.auto.commit") == 0 ||
-           strcmp(k, "enable.auto.offset.store") == 0 ||
-           strcmp(k, "auto.offset.reset") == 0;
-}
-
-/* kafka.<section>.* into conf, as the daemon passes them through. */
-static int pass_through(const struct fg_config *cfg, rd_kafka_conf_t *conf,
-                        const char *section, int consumer)
-{
-    json_t *obj = fg_config_get(cfg, section), *v;
-    const char *k;
-    char tmp[64];
-
-    if (!obj)
-        return 0;
-    json_object_foreach(obj, k, v) {
-        const char *val = tmp;
-        if (consumer && group_property(k))
-            continue;
-        if (json_is_string(v))
-            val = json_string_value(v);
-        else if (json_is_integer(v))
-            snprintf(tmp, sizeof(tmp), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        else if (json_is_boolean(v))
-            snprintf(tmp, sizeof(tmp), "%s", json_is_true(v) ? "true" : "false");
-        else {
-            fprintf(stderr, "fundguard: config error: %s.%s: expected a string, number or "
-                            "boolean\n", section, k);
-            return -1;
-        }
-        if (kset(conf, k, val))
-            return -1;
-    }
-    return 0;
-}
-
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     struct topic_replay *t = opaque;
@@ -178,58 +120,31 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 
 static rd_kafka_t *make_client(struct topic_replay *t, rd_kafka_type_t type)
 {
-    const struct fg_config *cfg = t->rp->app.cfg;
+    /* Not overridable: a private group id that is never joined, no
+     * commits, an error (not a silent jump) when the range is gone, and
+     * end-of-partition events. */
+    const char *const consumer_fixed[] = {
+        "group.id", t->group, "enable.auto.commit", "false",
+        "enable.auto.offset.store", "false", "auto.offset.reset", "error",
+        "enable.partition.eof", "true", NULL};
+    static const char *const producer_defaults[] = {
+        "linger.ms", "5", "message.timeout.ms", "30000", NULL};
+    static const char *const producer_fixed[] = {"enable.idempotence", "true", NULL};
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char err[512] = "", errstr[512];
-    const char *boot, *pwfile;
+    int consumer = type == RD_KAFKA_CONSUMER;
     rd_kafka_t *rk;
 
-    boot = fg_config_str(cfg, "kafka.bootstrap_servers", "127.0.0.1:9092", err, sizeof(err));
-    if (!boot) {
-        fprintf(stderr, "fundguard: config error: %s\n", err);
-        goto fail;
-    }
     rd_kafka_conf_set_opaque(conf, t);
-    rd_kafka_conf_set_log_cb(conf, log_cb);
-    if (kset(conf, "bootstrap.servers", boot) ||
-        kset(conf, "client.id", type == RD_KAFKA_CONSUMER ? "fundguard-replay"
-                                                          : "fundguard-replay-alerts"))
+    if (fg_kafka_set(conf, "client.id", consumer ? "fundguard-replay" : "fundguard-replay-alerts",
+                     err, sizeof(err)) ||
+        (!consumer && fg_kafka_set_all(conf, producer_defaults, err, sizeof(err))) ||
+        fg_kafka_conf(t->rp->app.cfg, conf, consumer ? "consumer" : "producer",
+                      FG_KAFKA_OWN_GROUP, err, sizeof(err)) ||
+        fg_kafka_set_all(conf, consumer ? consumer_fixed : producer_fixed, err, sizeof(err)))
         goto fail;
-    if (type == RD_KAFKA_CONSUMER) {
-        if (pass_through(cfg, conf, "kafka.consumer", 1))
-            goto fail;
-        /* Not overridable: a private group id that is never joined, no
-         * commits, an error (not a silent jump) when the range is gone,
-         * and end-of-partition events. */
-        if (kset(conf, "group.id", t->group) || kset(conf, "enable.auto.commit", "false") ||
-            kset(conf, "enable.auto.offset.store", "false") ||
-            kset(conf, "auto.offset.reset", "error") ||
-            kset(conf, "enable.partition.eof", "true"))
-            goto fail;
-    } else {
-        if (kset(conf, "linger.ms", "5") || kset(conf, "message.timeout.ms", "30000") ||
-            pass_through(cfg, conf, "kafka.producer", 0))
-            goto fail;
-        if (kset(conf, "enable.idempotence", "true"))
-            goto fail;
+    if (!consumer)
         rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
-    }
-    /* The SASL password comes from a file, never from config text. */
-    pwfile = fg_config_str(cfg, "kafka.sasl_password_file", NULL, err, sizeof(err));
-    if (pwfile && *pwfile) {
-        char *path = fg_config_resolve(cfg, pwfile);
-        char *pw = fg_app_read_secret(path, err, sizeof(err));
-        free(path);
-        if (!pw) {
-            fprintf(stderr, "fundguard: config error: kafka.sasl_password_file: %s\n", err);
-            goto fail;
-        }
-        int bad = kset(conf, "sasl.password", pw);
-        memset(pw, 0, strlen(pw));
-        free(pw);
-        if (bad)
-            goto fail;
-    }
     rk = rd_kafka_new(type, conf, errstr, sizeof(errstr));
     if (!rk) {
         fprintf(stderr, "fundguard: cannot create kafka client: %s\n", errstr);
@@ -237,6 +152,8 @@ static rd_kafka_t *make_client(struct topic_replay *t, rd_kafka_type_t type)
     }
     return rk;   /* rd_kafka_new took the conf */
 fail:
+    if (err[0])
+        fprintf(stderr, "fundguard: config error: %s\n", err);
     rd_kafka_conf_destroy(conf);
     return NULL;
 }

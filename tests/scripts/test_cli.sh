@@ -38,6 +38,26 @@ grep -q "detectors.duplicate_billing.disabled_rules.*CAT-AGE is not a rule of du
     "$tmp/err" || { cat "$tmp/err"; fail "disabled_rules error does not name the rule"; }
 expect_rc 78 "$FG" replay -c "$tmp/bad.json" --input config/samples/claims.jsonl.gz
 
+# Secret files others can read are refused (exit 78), naming the file:
+# the Redis password before any connection, the SASL password when a Kafka
+# client is configured.
+echo not-a-real-password >"$tmp/pw"
+chmod 644 "$tmp/pw"
+"${PYTHON3:-python3}" - config/fundguard.json "$tmp/pw" "$tmp/secret.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1], encoding="utf-8"))
+c["kafka"]["sasl_password_file"] = sys.argv[2]
+c["redis"]["password_file"] = sys.argv[2]
+json.dump(c, open(sys.argv[3], "w", encoding="utf-8"), indent=1)
+PY
+expect_rc 78 "$FG" replay -c "$tmp/secret.json" --state redis --no-progress \
+    --input config/samples/claims.jsonl.gz --output "$tmp/a"
+grep -q "key 'redis.password_file': $tmp/pw: readable by others" "$tmp/err" ||
+    { cat "$tmp/err"; fail "a world-readable redis.password_file was not refused by name"; }
+expect_rc 78 "$FG" compare kafka:alerts "$tmp/a" -c "$tmp/secret.json"
+grep -q "kafka.sasl_password_file: $tmp/pw: readable by others" "$tmp/err" ||
+    { cat "$tmp/err"; fail "a world-readable kafka.sasl_password_file was not refused by name"; }
+
 # stdin and gzip give the same alerts.
 zcat config/samples/claims.jsonl.gz |
     "$FG" replay -c config/fundguard.json --input - --canonical --no-progress \

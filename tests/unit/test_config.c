@@ -600,6 +600,38 @@ static void test_resolve(void **state)
     rmdir(workdir);
 }
 
+/* A librdkafka secret in the config: refused when others can read the
+ * file (the message names file, line and key), accepted at mode 0600,
+ * and never taken from --set. */
+static void test_secret_in_config(void **state)
+{
+    (void)state;
+    char path[64], err[512] = "";
+    struct fg_config *cfg;
+
+    cfg = load_text(path, sizeof(path),
+                    "{\"kafka\": {\"consumer\": {\"security.protocol\": \"SASL_SSL\",\n"
+                    "  \"sasl.password\": \"hunter2\"}}}\n");
+    assert_int_equal(chmod(path, 0644), 0);
+    assert_int_equal(fg_config_validate_keys(cfg, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, ":2: key 'kafka.consumer.sasl.password'"));
+    assert_non_null(strstr(err, "others can read"));
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_int_equal(fg_config_validate_keys(cfg, err, sizeof(err)), 0);
+    fg_config_free(cfg);
+    unlink(path);
+
+    cfg = load_text(path, sizeof(path), "{\"kafka\": {}}\n");
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_int_equal(fg_config_validate_keys(cfg, err, sizeof(err)), 0);
+    assert_int_equal(fg_config_set(cfg, "kafka.producer.ssl.key.password=x", err,
+                                   sizeof(err)), 0);
+    assert_int_equal(fg_config_validate_keys(cfg, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "command line"));
+    fg_config_free(cfg);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -614,6 +646,7 @@ int main(void)
         cmocka_unit_test(test_int),
         cmocka_unit_test(test_str),
         cmocka_unit_test(test_resolve),
+        cmocka_unit_test(test_secret_in_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
