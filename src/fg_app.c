@@ -3,6 +3,7 @@
  * fg_app.c: config + pack + detectors, as every command needs them.
  */
 #include "fg_app.h"
+#include "fg_privacy.h"
 #include "fg_common.h"
 #include "fg_state.h"
 
@@ -17,6 +18,7 @@ int fg_app_open(struct fg_app *app, const char *config, char **sets, size_t nset
 {
     char err[1024] = "";
     const char *s;
+    char *key;
     json_t *strict;
 
     memset(app, 0, sizeof(*app));
@@ -74,6 +76,10 @@ int fg_app_open(struct fg_app *app, const char *config, char **sets, size_t nset
     }
     if (init && fg_detectors_init(&app->ds, app->pack, err, sizeof(err)))
         goto bad;
+    /* Last: a reload that fails keeps the key in force with the rules. */
+    if (fg_privacy_load_key(app->cfg, &key, err, sizeof(err)))
+        goto bad;
+    fg_privacy_set_key(key);
     return FG_EXIT_OK;
 
 bad:

@@ -6,6 +6,7 @@
  * operator at the right line of a hand-written file.
  */
 #include "fg_config.h"
+#include "fg_buf.h"
 #include "fg_common.h"
 
 #include <errno.h>
@@ -248,6 +249,15 @@ int fg_config_set(struct fg_config *cfg, const char *assignment, char *err,
         return -1;
     }
     path = fg_strndup(assignment, (size_t)(eq - assignment));
+    /* Jansson refuses an object key that is not valid UTF-8 and frees the
+     * value it was given: the --set was dropped silently, and an inner
+     * segment's fresh object was used after that free (found by fuzzing:
+     * tests/fuzz/regress/config/set-key-invalid-utf8-*). Refuse it here. */
+    if (!fg_utf8_valid(path, strlen(path))) {
+        snprintf(err, errlen, "--set %s: key is not valid UTF-8", path);
+        free(path);
+        return -1;
+    }
     val = json_loads(eq + 1, JSON_DECODE_ANY, &jerr);
     if (!val)
         val = json_string(eq + 1);
@@ -307,6 +317,7 @@ static const char *const section_keys[][12] = {
     {"reference", "catalogue", "price_list", NULL},
     {"replay", "max_event_bytes", "parse_threads", NULL},
     {"log", "level", NULL},
+    {"privacy", "psn_hmac_key_file", NULL},
     {"detectors", NULL},
 };
 

@@ -6,6 +6,7 @@
 #include "fg_common.h"
 #include "fg_fixed.h"
 #include "fg_hash.h"
+#include "fg_privacy.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -217,6 +218,7 @@ void fg_emit(struct fg_ctx *ctx, const struct fg_alert_spec *spec)
     const struct fg_rule_decl *rule = fg_detector_rule(ctx->inst->det, spec->rule_id);
     struct fg_rule_stat *rs = rule_stat(e, spec->rule_id);
     struct fg_alert a = {0};
+    char psn_out[FG_PSN_PSEUDO_LEN + 1];
     int64_t expire;
 
     /* A detector emitting a rule it did not declare is a programming error. */
@@ -246,7 +248,7 @@ void fg_emit(struct fg_ctx *ctx, const struct fg_alert_spec *spec)
     a.det = ctx->inst->det;
     a.rule_pack = e->pack->ident;
     a.spec = spec;
-    a.psn_no = ctx->claim->psn_no;
+    a.psn_no = fg_psn_out(ctx->claim->psn_no, psn_out);
     a.event_id = ctx->claim->event_id;
     a.event_time = ctx->claim->event_time;
     a.replay = e->o.replay;
@@ -695,6 +697,7 @@ static int retract(struct fg_engine *e, const struct fg_claim *c, const struct k
                          .fixmedins_code = k->fixmedins_code};
     struct fg_alert_spec spec = {.rule_id = k->rule_id, .violating = &v, .vola_amt = k->amt};
     struct fg_alert a = {0};
+    char psn_out[FG_PSN_PSEUDO_LEN + 1];
 
     if (!rule) {
         fg_log_warn("msg=\"cannot retract: rule no longer loaded\" rule=%s jr_id=%s",
@@ -710,7 +713,7 @@ static int retract(struct fg_engine *e, const struct fg_claim *c, const struct k
     a.det = rs->det;
     a.rule_pack = e->pack->ident;
     a.spec = &spec;
-    a.psn_no = c->psn_no;
+    a.psn_no = fg_psn_out(c->psn_no, psn_out);
     a.event_id = c->event_id;
     a.event_time = c->event_time;
     a.replay = e->o.replay;

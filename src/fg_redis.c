@@ -27,6 +27,7 @@
  */
 #include "fg_common.h"
 #include "fg_buf.h"
+#include "fg_privacy.h"
 #include "fg_state.h"
 
 #include <errno.h>
@@ -263,7 +264,9 @@ static int load_line(struct redis_state *r, struct fg_person *p, const char *fie
         }
         rc = 0;
     } else {
-        fg_log_warn("msg=\"unreadable state record dropped\" psn_no=%s", fg_person_psn(p));
+        char pseudo[FG_PSN_PSEUDO_LEN + 1];
+        fg_log_warn("msg=\"unreadable state record dropped\" psn_no=%s",
+                    fg_psn_out(fg_person_psn(p), pseudo));
     }
     free(f);
     free(v);

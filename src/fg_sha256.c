@@ -166,3 +166,30 @@ int fg_sha256_file(const char *path, unsigned char out[FG_SHA256_LEN], uint64_t 
     fg_sha256_final(&s, out);
     return 0;
 }
+
+void fg_hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen,
+                    unsigned char out[FG_SHA256_LEN])
+{
+    unsigned char k[64] = {0}, pad[64], inner[FG_SHA256_LEN];
+    struct fg_sha256 s;
+
+    /* A key longer than the block is replaced by its digest. */
+    if (klen > sizeof(k))
+        fg_sha256(key, klen, k);
+    else if (klen)
+        memcpy(k, key, klen);
+    for (size_t i = 0; i < sizeof(pad); i++)
+        pad[i] = k[i] ^ 0x36;
+    fg_sha256_init(&s);
+    fg_sha256_update(&s, pad, sizeof(pad));
+    fg_sha256_update(&s, msg, mlen);
+    fg_sha256_final(&s, inner);
+    for (size_t i = 0; i < sizeof(pad); i++)
+        pad[i] = k[i] ^ 0x5c;
+    fg_sha256_init(&s);
+    fg_sha256_update(&s, pad, sizeof(pad));
+    fg_sha256_update(&s, inner, sizeof(inner));
+    fg_sha256_final(&s, out);
+    memset(k, 0, sizeof(k));
+    memset(pad, 0, sizeof(pad));
+}

@@ -39,4 +39,8 @@ char *fg_sha256_hex(const unsigned char d[FG_SHA256_LEN], char out[FG_SHA256_HEX
  */
 int fg_sha256_file(const char *path, unsigned char out[FG_SHA256_LEN], uint64_t *bytes);
 
+/** HMAC-SHA256 (RFC 2104) of msg under key: pseudonyms of psn_no. */
+void fg_hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen,
+                    unsigned char out[FG_SHA256_LEN]);
+
 #endif

@@ -4,8 +4,9 @@
  * ("abc", the two-block 448-bit message, the 896-bit message, one million
  * 'a'), the empty message, the padding boundaries (55, 56, 63, 64, 65,
  * 119, 120 bytes: the length field fits or spills into another block),
- * every way of splitting a message into update() calls, and the file
- * digest helper.
+ * every way of splitting a message into update() calls, the file
+ * digest helper, and HMAC-SHA256 against RFC 4231 (test cases 1, 2 and 6:
+ * a short key, a text key, a key longer than the block).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -131,6 +132,30 @@ static void test_file(void **state)
     assert_int_equal(fg_sha256_file(path, d, &bytes), -1);
 }
 
+static void check_hmac(const void *key, size_t klen, const char *msg, const char *want)
+{
+    unsigned char d[FG_SHA256_LEN];
+    char hex[FG_SHA256_HEX];
+
+    fg_hmac_sha256(key, klen, msg, strlen(msg), d);
+    assert_string_equal(fg_sha256_hex(d, hex), want);
+}
+
+static void test_hmac_rfc4231(void **state)
+{
+    unsigned char k1[20], k6[131];
+
+    (void)state;
+    memset(k1, 0x0b, sizeof(k1));
+    memset(k6, 0xaa, sizeof(k6));
+    check_hmac(k1, sizeof(k1), "Hi There",
+               "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+    check_hmac("Jefe", 4, "what do ya want for nothing?",
+               "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    check_hmac(k6, sizeof(k6), "Test Using Larger Than Block-Size Key - Hash Key First",
+               "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -139,6 +164,7 @@ int main(void)
         cmocka_unit_test(test_padding_boundaries),
         cmocka_unit_test(test_incremental),
         cmocka_unit_test(test_file),
+        cmocka_unit_test(test_hmac_rfc4231),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
