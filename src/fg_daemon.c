@@ -823,7 +823,7 @@ static int run(struct daemon *d)
                       sizeof(err)) ||
         fg_config_int(d->app.cfg, "kafka.idle_partition_ms", 10000, 100, 86400000,
                       &d->idle_ms, err, sizeof(err)) ||
-        fg_config_int(d->app.cfg, "kafka.batch_ms", 100, 1, 60000, &d->batch_ms, err,
+        fg_config_int(d->app.cfg, "kafka.batch_ms", 20, 1, 60000, &d->batch_ms, err,
                       sizeof(err)) ||
         fg_config_int(d->app.cfg, "metrics.interval_seconds", 30, 1, 86400,
                       &d->stats_interval, err, sizeof(err))) {
@@ -897,8 +897,18 @@ static int run(struct daemon *d)
             free(carry);
             continue;
         }
-        got = rd_kafka_consume_batch_queue(d->queue, (int)d->batch_ms, msgs,
-                                           (size_t)d->batch_size);
+        /* A batch starts with the first message to arrive (waiting at most
+         * 100 ms, then the idle tick) and takes what else arrives within
+         * batch_ms of it, up to batch_size: a quiet stream is judged as
+         * soon as an event comes, a busy one in full batches. */
+        msgs[0] = rd_kafka_consume_queue(d->queue, 100);
+        got = msgs[0] ? 1 : 0;
+        if (got && d->batch_size > 1) {
+            ssize_t more = rd_kafka_consume_batch_queue(d->queue, (int)d->batch_ms, msgs + 1,
+                                                        (size_t)d->batch_size - 1);
+            if (more > 0)
+                got += more;
+        }
         for (ssize_t i = 0; i < got; i++) {
             int p = msgs[i]->partition;
             if (msgs[i]->err) {
