@@ -158,33 +158,53 @@ char *fg_app_read_secret(const char *path, char *err, size_t errlen)
     return fg_strdup(line);
 }
 
+void fg_app_free_secret(char *secret)
+{
+    if (!secret)
+        return;
+    memset(secret, 0, strlen(secret));
+    free(secret);
+}
+
+int fg_app_config_secret(const struct fg_config *cfg, const char *key, char **out, char *err,
+                         size_t errlen)
+{
+    const char *file;
+    char *path, why[512];
+
+    *out = NULL;
+    err[0] = '\0';
+    file = fg_config_str(cfg, key, NULL, err, errlen);
+    if (!file)
+        return err[0] ? -1 : 0;
+    if (!*file)
+        return 0;
+    path = fg_config_resolve(cfg, file);
+    *out = fg_app_read_secret(path, why, sizeof(why));
+    free(path);
+    if (!*out) {
+        fg_config_error(cfg, key, err, errlen, "%s", why);
+        return -1;
+    }
+    return 0;
+}
+
 struct fg_state *fg_app_redis_state(struct fg_app *app, const char *ns, long long lateness,
                                     long long dedup_days)
 {
     char err[512] = "";
     struct fg_redis_opts ro = {0};
-    const char *pwfile;
-    char *password = NULL, *pwpath = NULL;
+    char *password = NULL;
     long long port, db;
     struct fg_state *st = NULL;
 
     ro.host = fg_config_str(app->cfg, "redis.host", "127.0.0.1", err, sizeof(err));
     ro.unix_socket = fg_config_str(app->cfg, "redis.unix_socket", NULL, err, sizeof(err));
-    pwfile = fg_config_str(app->cfg, "redis.password_file", NULL, err, sizeof(err));
     if (!ro.host || err[0] ||
         fg_config_int(app->cfg, "redis.port", 6379, 1, 65535, &port, err, sizeof(err)) ||
-        fg_config_int(app->cfg, "redis.db", 0, 0, 1023, &db, err, sizeof(err)))
+        fg_config_int(app->cfg, "redis.db", 0, 0, 1023, &db, err, sizeof(err)) ||
+        fg_app_config_secret(app->cfg, "redis.password_file", &password, err, sizeof(err)))
         goto bad;
-    if (pwfile && *pwfile) {
-        pwpath = fg_config_resolve(app->cfg, pwfile);
-        password = fg_app_read_secret(pwpath, err, sizeof(err));
-        if (!password) {
-            char tmp[600];
-            snprintf(tmp, sizeof(tmp), "%s", err);
-            fg_config_error(app->cfg, "redis.password_file", err, sizeof(err), "%s", tmp);
-            goto bad;
-        }
-    }
     ro.port = (int)port;
     ro.db = (int)db;
     ro.password = password;
@@ -194,12 +214,10 @@ struct fg_state *fg_app_redis_state(struct fg_app *app, const char *ns, long lon
     st = fg_state_redis_new(&ro, err, sizeof(err));
     if (!st)
         goto bad;
-    free(password);
-    free(pwpath);
+    fg_app_free_secret(password);
     return st;
 bad:
     fprintf(stderr, "fundguard: config error: %s\n", err);
-    free(password);
-    free(pwpath);
+    fg_app_free_secret(password);
     return NULL;
 }

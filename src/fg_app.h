@@ -38,6 +38,16 @@ struct fg_state *fg_app_redis_state(struct fg_app *app, const char *ns, long lon
 /** The first line of a secret file, which must not be readable by others.
  * Returns a new string, or NULL with err set. */
 char *fg_app_read_secret(const char *path, char *err, size_t errlen);
+/**
+ * The secret in the file that config key names (relative paths resolved
+ * as fg_config_resolve does), read by fg_app_read_secret. *out is NULL
+ * when the key is absent or empty. Returns 0, or -1 with err naming the
+ * config file, line and key (exit 78).
+ */
+int fg_app_config_secret(const struct fg_config *cfg, const char *key, char **out, char *err,
+                         size_t errlen);
+/** Overwrite and free a secret (NULL-safe). */
+void fg_app_free_secret(char *secret);
 
 /** Print pack load results: rows loaded and rejected per table. */
 void fg_app_print_pack(const struct fg_app *app, FILE *out);

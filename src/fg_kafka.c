@@ -91,26 +91,15 @@ static int pass_through(const struct fg_config *cfg, rd_kafka_conf_t *conf,
 static int sasl_password(const struct fg_config *cfg, rd_kafka_conf_t *conf, char *err,
                          size_t errlen)
 {
-    const char *pwfile;
-    char *path, *pw, why[512];
+    char *pw;
     int bad;
 
-    err[0] = '\0';
-    pwfile = fg_config_str(cfg, "kafka.sasl_password_file", NULL, err, errlen);
-    if (!pwfile)
-        return err[0] ? -1 : 0;
-    if (!*pwfile)
-        return 0;
-    path = fg_config_resolve(cfg, pwfile);
-    pw = fg_app_read_secret(path, why, sizeof(why));
-    free(path);
-    if (!pw) {
-        snprintf(err, errlen, "kafka.sasl_password_file: %s", why);
+    if (fg_app_config_secret(cfg, "kafka.sasl_password_file", &pw, err, errlen))
         return -1;
-    }
+    if (!pw)
+        return 0;
     bad = fg_kafka_set(conf, "sasl.password", pw, err, errlen);
-    memset(pw, 0, strlen(pw));
-    free(pw);
+    fg_app_free_secret(pw);
     return bad;
 }
 

@@ -21,26 +21,10 @@ static size_t g_keylen;
 
 int fg_privacy_load_key(const struct fg_config *cfg, char **key, char *err, size_t errlen)
 {
-    const char *file;
-    char *path, why[512];
-
-    *key = NULL;
-    err[0] = '\0';
-    file = fg_config_str(cfg, "privacy.psn_hmac_key_file", NULL, err, errlen);
-    if (!file)
-        return err[0] ? -1 : 0;
-    if (!*file)
-        return 0;
-    path = fg_config_resolve(cfg, file);
-    *key = fg_app_read_secret(path, why, sizeof(why));
-    free(path);
-    if (!*key) {
-        fg_config_error(cfg, "privacy.psn_hmac_key_file", err, errlen, "%s", why);
+    if (fg_app_config_secret(cfg, "privacy.psn_hmac_key_file", key, err, errlen))
         return -1;
-    }
-    if (strlen(*key) < FG_PSN_KEY_MIN) {
-        memset(*key, 0, strlen(*key));
-        free(*key);
+    if (*key && strlen(*key) < FG_PSN_KEY_MIN) {
+        fg_app_free_secret(*key);
         *key = NULL;
         fg_config_error(cfg, "privacy.psn_hmac_key_file", err, errlen,
                         "the key must be at least %d bytes", FG_PSN_KEY_MIN);
@@ -52,10 +36,7 @@ int fg_privacy_load_key(const struct fg_config *cfg, char **key, char *err, size
 void fg_privacy_set_key(char *key)
 {
     pthread_rwlock_wrlock(&g_lock);
-    if (g_key) {
-        memset(g_key, 0, g_keylen);
-        free(g_key);
-    }
+    fg_app_free_secret(g_key);
     g_key = key;
     g_keylen = key ? strlen(key) : 0;
     pthread_rwlock_unlock(&g_lock);

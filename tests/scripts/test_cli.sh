@@ -55,7 +55,7 @@ expect_rc 78 "$FG" replay -c "$tmp/secret.json" --state redis --no-progress \
 grep -q "key 'redis.password_file': $tmp/pw: readable by others" "$tmp/err" ||
     { cat "$tmp/err"; fail "a world-readable redis.password_file was not refused by name"; }
 expect_rc 78 "$FG" compare kafka:alerts "$tmp/a" -c "$tmp/secret.json"
-grep -q "kafka.sasl_password_file: $tmp/pw: readable by others" "$tmp/err" ||
+grep -q "key 'kafka.sasl_password_file': $tmp/pw: readable by others" "$tmp/err" ||
     { cat "$tmp/err"; fail "a world-readable kafka.sasl_password_file was not refused by name"; }
 
 # stdin and gzip give the same alerts.
