@@ -8,7 +8,11 @@
 #      latency (alert detected_at minus the claim message's timestamp);
 #   3. memory of the daemon (RSS) and of Redis per 100k persons in state.
 # Usage: bench/live.sh [LINES] [RATE]   (defaults 300000 and 10000)
-# Environment: PHASES (default "max rate"), PARTITIONS (claims topic,
+# Every phase ends by comparing the alerts topic with a replay of the same
+# stream (`fundguard compare`): the alert set must not depend on the rate
+# or the number of instances.
+# Environment: INSTANCES (daemons in one consumer group, default 1),
+# PHASES (default "max rate"), PARTITIONS (claims topic,
 # default 64; the mock keeps at most 5 MiB per partition), FG_BENCH_SETS (more --set
 # options for the daemon, e.g. "kafka.batch_ms=20 kafka.batch_size=500").
 set -eu
@@ -19,7 +23,7 @@ BUILD=${BUILD:-build-bench}
 . tests/scripts/lib.sh
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fg-live-bench.XXXXXX")
 cleanup() {
-    [ -n "${FGPID:-}" ] && kill "$FGPID" 2>/dev/null
+    for pid in ${FGPIDS:-}; do kill "$pid" 2>/dev/null; done
     [ -n "${BPID:-}" ] && kill "$BPID" 2>/dev/null
     stop_redis
     if [ -n "${FG_KEEP:-}" ]; then echo "(kept $tmp)"; else rm -rf "$tmp"; fi
@@ -35,7 +39,23 @@ print(len({json.loads(l)["psn_no"] for l in open(sys.argv[1])}))' "$tmp/stream.j
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "stream: $LINES fee lines, $(wc -l <"$tmp/stream.jsonl") events, $persons persons"
 
-metric() { curl -s "127.0.0.1:$MPORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+# metric NAME: its sum over the running daemons.
+metric() {
+    for port in $MPORTS; do curl -s "127.0.0.1:$port/metrics"; done |
+        awk -v m="$1" '$1 == m { s += $2 } END { printf "%.0f\n", s }'
+}
+cpu_ticks() { for pid in $FGPIDS; do awk '{ print $14 + $15 }' "/proc/$pid/stat"; done | awk '{ s += $1 } END { print s }'; }
+deferred_left() {
+    n=0
+    for k in $(redis-cli -p "$REDIS_PORT" --scan --pattern 'fg:live:Q:*'); do
+        n=$((n + $(redis-cli -p "$REDIS_PORT" zcard "$k")))
+    done
+    [ "$n" -eq 0 ]
+}
+
+# The reference: the same stream replayed (canonical alerts).
+"$BUILD/fundguard" replay -c config/fundguard.json --input "$tmp/stream.jsonl" --canonical \
+    --no-progress --output "$tmp/replay.jsonl" --dead-letter "$tmp/replay.dlq" 2>"$tmp/replay.log"
 
 run_phase() {   # run_phase NAME RATE
     mkdir -p "$tmp/redis.$1"   # a fresh Redis per phase (its AOF stays out)
@@ -45,27 +65,33 @@ run_phase() {   # run_phase NAME RATE
     BPID=$!
     wait_until 10 test -s "$tmp/broker.out"
     BOOT=$(head -1 "$tmp/broker.out")
-    MPORT=$(free_port)
-    "$BUILD/fundguard" run -c config/fundguard.json --set kafka.bootstrap_servers="\"$BOOT\"" \
-        --set redis.port="$REDIS_PORT" --set metrics.listen="\"127.0.0.1:$MPORT\"" \
-        --set kafka.batch_size=2000 $sets 2>"$tmp/daemon.$1.log" &
-    FGPID=$!
-    wait_until 20 curl -sf "127.0.0.1:$MPORT/metrics"
+    FGPIDS= MPORTS=
+    for i in $(seq 1 "${INSTANCES:-1}"); do
+        port=$(free_port)
+        "$BUILD/fundguard" run -c config/fundguard.json --set kafka.bootstrap_servers="\"$BOOT\"" \
+            --set redis.port="$REDIS_PORT" --set metrics.listen="\"127.0.0.1:$port\"" \
+            --set kafka.batch_size=2000 $sets 2>"$tmp/daemon.$1.$i.log" &
+        FGPIDS="$FGPIDS $!" MPORTS="$MPORTS $port"
+        wait_until 20 curl -sf "127.0.0.1:$port/metrics"
+    done
     # Time from the first produce, so the group join (about 3 s on the
     # mock) is not counted.
-    wait_until 30 grep -q 'partitions assigned' "$tmp/daemon.$1.log" ||
-        { echo "daemon got no partitions"; exit 1; }
+    for i in $(seq 1 "${INSTANCES:-1}"); do
+        wait_until 60 grep -q 'partitions assigned' "$tmp/daemon.$1.$i.log" ||
+            { echo "daemon $i got no partitions"; exit 1; }
+    done
     events=$(wc -l <"$tmp/stream.jsonl")
-    cpu0=$(awk '{ print $14 + $15 }' "/proc/$FGPID/stat")
+    cpu0=$(cpu_ticks)
     t0=$(date +%s.%N)
     "$BUILD/bench/produce" "$BOOT" claims "$tmp/stream.jsonl" "$2" >"$tmp/produce.$1.txt"
-    wait_until 600 sh -c "[ \"\$(curl -s 127.0.0.1:$MPORT/metrics | awk '\$1 == \"fundguard_events_total\" { print \$2 }')\" = $events ]" ||
-        { echo "daemon did not consume all $events events"; tail "$tmp/daemon.$1.log"; exit 1; }
+    consumed() { [ "$(metric fundguard_events_total)" = "$events" ]; }
+    wait_until 600 consumed ||
+        { echo "daemons consumed $(metric fundguard_events_total) of $events events"; exit 1; }
     t1=$(date +%s.%N)
     dups=$(metric fundguard_duplicates_total)
     [ "$dups" = 0 ] || { echo "invalid run: $dups events were already in state"; exit 1; }
-    cpu1=$(awk '{ print $14 + $15 }' "/proc/$FGPID/stat")
-    rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$FGPID/status")
+    cpu1=$(cpu_ticks)
+    rss=$(for pid in $FGPIDS; do awk '/^VmRSS/ { print $2 }' "/proc/$pid/status"; done | sort -n | tail -1)
     rt=$(metric fundguard_redis_round_trips_total)
     batches=$(metric fundguard_batch_seconds_count)
     deferred=$(metric fundguard_deferred_total)
@@ -86,9 +112,18 @@ run_phase() {   # run_phase NAME RATE
                "only the batch in hand)\n", name, p, keys, (ru - rb) / 1048576,
                (ru - rb) / 1048576 * 100000 / p, rss / 1024 }'
     kcat -C -b "$BOOT" -t claims -e -q -f '%p %o %T\n' >"$tmp/claims.$1.ts"
+    # The alert set must be the replay's, whatever the instances and the
+    # rate: wait for deferred judgements, then compare.
+    wait_until 120 deferred_left || echo "$1: deferred judgements still pending after 120 s"
+    for port in $MPORTS; do curl -s "127.0.0.1:$port/metrics"; done >"$tmp/metrics.$1.txt"
     kcat -C -b "$BOOT" -t alerts -e -q >"$tmp/alerts.$1.jsonl"
-    curl -s "127.0.0.1:$MPORT/metrics" >"$tmp/metrics.$1.txt"
-    kill "$FGPID"; wait "$FGPID" || true; FGPID=
+    if "$BUILD/fundguard" compare "$tmp/alerts.$1.jsonl" "$tmp/replay.jsonl" >"$tmp/compare.$1.txt"; then
+        echo "$1: alert set identical to the replay's ($(wc -l <"$tmp/replay.jsonl") alerts)"
+    else
+        echo "$1: ALERT SET DIFFERS from the replay's:"; grep -m1 'Result' "$tmp/compare.$1.txt"
+    fi
+    for pid in $FGPIDS; do kill "$pid"; wait "$pid" || true; done
+    FGPIDS=
     kill "$BPID"; wait "$BPID" 2>/dev/null || true; BPID=
     stop_redis
 }

@@ -6,9 +6,10 @@
 set -eu
 PKGS="build-essential cmake pkg-config python3 zlib1g-dev libjansson-dev \
 librdkafka-dev libhiredis-dev libcmocka-dev redis-server kcat valgrind curl \
-chromium fonts-wqy-microhei"
+chromium fonts-wqy-microhei clang libclang-rt-14-dev"
 # chromium and a CJK font: the report test renders `fundguard report`'s HTML
-# headless (tests/scripts/test_report.sh); not needed to run fundguard.
+# headless (tests/scripts/test_report.sh); clang and its libFuzzer runtime:
+# the fuzzing smoke run (tests/fuzz/). Neither is needed to run fundguard.
 
 missing=""
 for p in $PKGS; do

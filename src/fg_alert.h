@@ -16,6 +16,10 @@ struct fg_alert_source {
     const char *topic;    /* live topic, or NULL */
     int partition;
     long long offset;
+    /* Live: how far the partition has got once this event is in (no event
+     * of it not yet judged is older by more than the lateness); 0: the
+     * event's own time. Not part of an alert. */
+    int64_t progress;
 };
 
 /* Everything an encoded alert says; strings are borrowed. */

@@ -309,7 +309,7 @@ int fg_config_set(struct fg_config *cfg, const char *assignment, char *err,
  * through to librdkafka. */
 static const char *const section_keys[][12] = {
     {"kafka", "bootstrap_servers", "group_id", "topics", "consumer", "producer", "batch_size",
-     "batch_ms", "idle_partition_ms", "sasl_password_file", NULL},
+     "batch_ms", "idle_partition_ms", "align_seconds", "sasl_password_file", NULL},
     {"redis", "host", "port", "unix_socket", "password_file", "db", NULL},
     {"state", "backend", "lateness_seconds", "event_dedup_days", "retry_seconds", NULL},
     {"metrics", "listen", "interval_seconds", NULL},

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static int read_record(struct fg_csv *csv, char *err, size_t errlen)
 {
@@ -97,6 +98,16 @@ int fg_csv_open(struct fg_csv *csv, const char *path, char *err, size_t errlen)
     f = fopen(path, "rb");
     if (!f) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    /* A directory opens, and on ext4 seeks to an "end" of LLONG_MAX: the
+     * allocation below then aborted the process (found with fuzz_pack:
+     * tests/fuzz/regress/pack/table-is-*-dir). Tables are regular files. */
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s: not a regular file", path);
+        fclose(f);
+        fg_csv_close(csv);
         return -1;
     }
     if (fseek(f, 0, SEEK_END) || (sz = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {

@@ -51,6 +51,13 @@ static void on_signal(int sig)
 
 #define LAT_BUCKETS 16   /* batch latency histogram: 1 ms << i */
 
+/* A message received and parsed, waiting in its partition's queue. */
+struct item {
+    rd_kafka_message_t *m;
+    struct fg_claim *claim;   /* NULL: bad, why says why */
+    char *why;
+};
+
 struct daemon {
     struct fg_app app;
     const char *config;
@@ -71,15 +78,22 @@ struct daemon {
     int metrics_fd;
     int paused;
     int retrying;                 /* inside a batch's retry back-off */
-    rd_kafka_message_t **carry;   /* fetched during a back-off: next batch */
-    size_t ncarry, capcarry;
+    long long align_s;     /* kafka.align_seconds */
     /* Progress of the claims topic's partitions, for complete days. */
     struct part {
         int64_t wm;        /* latest event time committed; FG_PROGRESS_UNKNOWN */
         double eof_since;  /* wall time it reached its end; 0 while not */
         int64_t eof_offset;   /* where that end was */
         int owned;
+        int held;          /* paused: its queue below is full */
+        int64_t seen;      /* latest event time received; FG_PROGRESS_UNKNOWN */
+        struct item *q;    /* received, not yet judged, in arrival order */
+        size_t qhead, qlen, qcap;
     } *parts;
+    size_t queued;         /* items in all partition queues */
+    double reassign_at;    /* wall time to assign the partitions again; 0 = no */
+    uint64_t reassigns;
+    double blocked_since;  /* wall time the merge first waited; 0 = not */
     int nparts;
     long long idle_ms;
     int64_t complete_before;
@@ -126,8 +140,56 @@ static void parts_grow(struct daemon *d, int n)
         return;
     d->parts = fg_realloc(d->parts, (size_t)n * sizeof(*d->parts));
     for (int i = d->nparts; i < n; i++)
-        d->parts[i] = (struct part){FG_PROGRESS_UNKNOWN, 0, 0, 0};
+        d->parts[i] = (struct part){.wm = FG_PROGRESS_UNKNOWN, .seen = FG_PROGRESS_UNKNOWN};
     d->nparts = n;
+}
+
+/* ---- partition queues ---- */
+
+static void item_free(struct item *it)
+{
+    fg_claim_free(it->claim);
+    free(it->why);
+    rd_kafka_message_destroy(it->m);
+}
+
+static void queue_push(struct daemon *d, int p, struct item it)
+{
+    struct part *q;
+
+    parts_grow(d, p + 1);
+    q = &d->parts[p];
+    if (q->qhead + q->qlen == q->qcap) {
+        if (q->qhead) {
+            memmove(q->q, q->q + q->qhead, q->qlen * sizeof(*q->q));
+            q->qhead = 0;
+        } else {
+            q->qcap = q->qcap ? 2 * q->qcap : 64;
+            q->q = fg_realloc(q->q, q->qcap * sizeof(*q->q));
+        }
+    }
+    if (it.claim && (q->seen == FG_PROGRESS_UNKNOWN || it.claim->event_time > q->seen))
+        q->seen = it.claim->event_time;
+    q->q[q->qhead + q->qlen++] = it;
+    d->queued++;
+}
+
+static struct item queue_pop(struct daemon *d, int p)
+{
+    struct part *q = &d->parts[p];
+    struct item it = q->q[q->qhead++];
+
+    if (--q->qlen == 0)
+        q->qhead = 0;
+    d->queued--;
+    return it;
+}
+
+/* Event time that orders a queue's head; a bad event goes first. */
+static int64_t head_time(const struct part *q)
+{
+    const struct item *it = &q->q[q->qhead];
+    return it->claim ? it->claim->event_time : INT64_MIN;
 }
 
 static void own_partitions(struct daemon *d, const rd_kafka_topic_partition_list_t *l,
@@ -144,6 +206,13 @@ static void own_partitions(struct daemon *d, const rd_kafka_topic_partition_list
          * offset it has already reported. A partition new to this process
          * starts unknown (or from its previous owner's published value). */
         d->parts[p].owned = owned;
+        d->parts[p].held = 0;   /* the assignment sets the pause state anew */
+        /* What was received from a partition that goes is not judged here:
+         * its offsets were not stored, so its next owner reads it again. */
+        while (!owned && d->parts[p].qlen) {
+            struct item it = queue_pop(d, p);
+            item_free(&it);
+        }
     }
 }
 
@@ -186,13 +255,39 @@ static int caught_up(struct daemon *d, int p)
     return pos >= hi || lo >= hi;
 }
 
+/* How far a partition has got, given first: the earliest event time of
+ * it not yet judged (in the batch or queued; INT64_MAX if none). What it
+ * has not judged yet is no older than first, nor (arriving later) older
+ * than the latest event time received by more than the lateness. So
+ * min(first + lateness, seen) is a progress bound: the engine takes days
+ * before bound - lateness as complete. */
+static int64_t partition_bound(const struct daemon *d, const struct part *q, int64_t first)
+{
+    if (q->seen == FG_PROGRESS_UNKNOWN)
+        return FG_PROGRESS_NOT_MINE;
+    if (first == INT64_MAX || first > q->seen - d->lateness)
+        return q->seen;
+    return first + d->lateness;
+}
+
+/* The earliest event time queued on a partition, or INT64_MAX. */
+static int64_t queued_first(const struct part *q)
+{
+    int64_t first = INT64_MAX;
+
+    for (size_t k = 0; k < q->qlen; k++) {
+        const struct fg_claim *c = q->q[q->qhead + k].claim;
+        if (c && c->event_time < first)
+            first = c->event_time;
+    }
+    return first;
+}
+
 /* Before a batch: publish this worker's partitions' progress, read the
  * others', and hand both to the engine, which judges an event day complete
  * once the slowest partition is a lateness past it. A partition's
- * progress is the latest event time committed from it, or, before any,
- * the first event time it has pending in this batch (nothing it delivers
- * later can be older than that by more than the lateness). A partition at
- * its end for idle_ms holds nobody back. */
+ * progress is partition_bound(). A partition at its end for idle_ms, with
+ * nothing queued, holds nobody back. */
 static int exchange_progress(struct daemon *d, struct fg_claim *const *claims,
                              const struct fg_alert_source *srcs, size_t nc)
 {
@@ -206,22 +301,26 @@ static int exchange_progress(struct daemon *d, struct fg_claim *const *claims,
     size_t ns = 0;
     int rc;
 
+    for (int p = 0; p < n; p++)
+        mine[p] = INT64_MAX;   /* here: the partition's earliest event in the batch */
+    for (size_t i = 0; i < nc; i++) {
+        int p = srcs[i].partition;
+        if (p >= 0 && p < n && claims[i]->event_time < mine[p])
+            mine[p] = claims[i]->event_time;
+    }
     for (int p = 0; p < n; p++) {
         const struct part *q = &d->parts[p];
+        int64_t in_batch = mine[p];
         mine[p] = FG_PROGRESS_NOT_MINE;
         if (!q->owned)
             continue;
         if (q->eof_since > 0 && (now - q->eof_since) * 1000 >= (double)d->idle_ms &&
-            caught_up(d, p))
+            q->qlen == 0 && caught_up(d, p))
             mine[p] = FG_PROGRESS_IDLE;
-        else if (q->wm != FG_PROGRESS_UNKNOWN)
-            mine[p] = q->wm;
-    }
-    for (size_t i = 0; i < nc; i++) {   /* first pending event, where none is committed */
-        int p = srcs[i].partition;
-        if (p >= 0 && p < n && d->parts[p].owned && d->parts[p].wm == FG_PROGRESS_UNKNOWN &&
-            (mine[p] == FG_PROGRESS_NOT_MINE || claims[i]->event_time < mine[p]))
-            mine[p] = claims[i]->event_time;
+        else {
+            int64_t first = queued_first(q);
+            mine[p] = partition_bound(d, q, in_batch < first ? in_batch : first);
+        }
     }
     rc = d->st->ops->progress(d->st, d->topic_claims, mine, all, n);
     if (rc == 0) {
@@ -440,6 +539,20 @@ static void metrics_text(struct daemon *d, struct fg_buf *b)
                   (long long)(d->complete_before == INT64_MIN ? -1
                               : d->complete_before == INT64_MAX ? 999999
                                                                 : d->complete_before));
+    {
+        int held = 0;
+        for (int p = 0; p < d->nparts; p++)
+            held += d->parts[p].owned && d->parts[p].held;
+        fg_buf_printf(b, "# HELP fundguard_queued_events Events received and parsed, waiting "
+                         "in their partition's queue (merged by event time).\n"
+                         "# TYPE fundguard_queued_events gauge\n"
+                         "fundguard_queued_events %zu\n"
+                         "# HELP fundguard_partitions_held Partitions paused while their queue "
+                         "is long.\n"
+                         "# TYPE fundguard_partitions_held gauge\n"
+                         "fundguard_partitions_held %d\n",
+                      d->queued, held);
+    }
     fg_buf_printf(b, "# HELP fundguard_redis_round_trip_seconds Time spent waiting on Redis "
                      "round trips (sum) and their number (count).\n"
                      "# TYPE fundguard_redis_round_trip_seconds summary\n"
@@ -567,10 +680,18 @@ static void set_paused(struct daemon *d, int pause)
 
     if (pause == d->paused || rd_kafka_assignment(d->consumer, &parts) || !parts)
         return;
-    if (pause)
+    if (pause) {
         rd_kafka_pause_partitions(d->consumer, parts);
-    else
+    } else {
+        /* Partitions held for their long queues stay paused. */
+        for (int i = parts->cnt - 1; i >= 0; i--) {
+            int p = parts->elems[i].partition;
+            if (p >= 0 && p < d->nparts && d->parts[p].held &&
+                strcmp(parts->elems[i].topic, d->topic_claims) == 0)
+                rd_kafka_topic_partition_list_del_by_idx(parts, i);
+        }
         rd_kafka_resume_partitions(d->consumer, parts);
+    }
     rd_kafka_topic_partition_list_destroy(parts);
     d->paused = pause;
     fg_log_info("msg=\"consumption %s\"", pause ? "paused (back-pressure)" : "resumed");
@@ -648,29 +769,28 @@ static void *parse_range(void *arg)
     j->why = fg_calloc(n ? n : 1, sizeof(*j->why));
     for (size_t i = 0; i < n; i++) {
         rd_kafka_message_t *m = j->msgs[j->from + i];
-        if (m->len > (64u << 20))
-            snprintf(j->why[i], sizeof(j->why[i]), "event too large: %zu bytes", m->len);
-        else if (fg_claim_parse(m->payload ? m->payload : "", m->len, &j->claims[i], j->why[i],
-                                sizeof(j->why[i])))
+        const char *text = m->payload ? m->payload : "";
+        size_t len = m->payload ? m->len : 0;
+        /* Trailing blanks are dropped as a replay drops them from a line,
+         * so that both give a bad event the same reason. */
+        while (len && (text[len - 1] == ' ' || text[len - 1] == '\t' || text[len - 1] == '\r'))
+            len--;
+        if (len > (64u << 20))
+            snprintf(j->why[i], sizeof(j->why[i]), "event too large: %zu bytes", len);
+        else if (fg_claim_parse(text, len, &j->claims[i], j->why[i], sizeof(j->why[i])))
             j->claims[i] = NULL;
     }
     return NULL;
 }
 
-static void process_batch(struct daemon *d, rd_kafka_message_t **msgs, size_t n)
+/* Parse what was received, on two cores (a helper thread takes the second
+ * half), and queue each message on its partition, in arrival order. */
+static void receive(struct daemon *d, rd_kafka_message_t **msgs, size_t n)
 {
-    struct fg_claim **claims = fg_calloc(n, sizeof(*claims));
-    struct fg_alert_source *srcs = fg_calloc(n, sizeof(*srcs));
-    struct bad_event *bad = fg_calloc(n, sizeof(*bad));
-    size_t nc = 0, nbad = 0;
-    double t0 = now_s(), backoff = 0.1;
-    int rc;
-
-    /* Parse on two cores: a helper thread takes the second half. Results
-     * are merged in message order, so judging order is unchanged. */
     struct parse_job jobs[2] = {{msgs, 0, n / 2, NULL, NULL}, {msgs, n / 2, n, NULL, NULL}};
     pthread_t helper;
     int threaded = n >= 64 && pthread_create(&helper, NULL, parse_range, &jobs[1]) == 0;
+
     parse_range(&jobs[0]);
     if (threaded)
         pthread_join(helper, NULL);
@@ -679,22 +799,209 @@ static void process_batch(struct daemon *d, rd_kafka_message_t **msgs, size_t n)
     for (size_t i = 0; i < n; i++) {
         struct parse_job *j = &jobs[i < n / 2 ? 0 : 1];
         size_t k = i - j->from;
-        rd_kafka_message_t *m = msgs[i];
-        if (j->claims[k]) {
-            claims[nc] = j->claims[k];
-            srcs[nc++] = (struct fg_alert_source){.topic = rd_kafka_topic_name(m->rkt),
-                                                  .partition = m->partition,
-                                                  .offset = m->offset};
-        } else {
-            bad[nbad].m = m;
-            memcpy(bad[nbad++].why, j->why[k], sizeof(bad[0].why));
-            d->quarantined++;
-        }
+        struct item it = {msgs[i], j->claims[k], NULL};
+        if (!it.claim)
+            it.why = fg_strdup(j->why[k]);
+        queue_push(d, msgs[i]->partition < 0 ? 0 : msgs[i]->partition, it);
     }
     for (int k = 0; k < 2; k++) {
         free(jobs[k].claims);
         free(jobs[k].why);
     }
+}
+
+/* Messages from the consumer: end-of-partition events mark the partition,
+ * errors are logged, the rest is received. */
+static void take_in(struct daemon *d, rd_kafka_message_t **msgs, ssize_t got)
+{
+    size_t n = 0;
+
+    for (ssize_t i = 0; i < got; i++) {
+        int p = msgs[i]->partition;
+        if (msgs[i]->err) {
+            if (msgs[i]->err == RD_KAFKA_RESP_ERR_NOT_COORDINATOR &&
+                d->reassign_at <= 0) {
+                /* librdkafka 2.0 does not retry a committed-offset fetch
+                 * that failed this way, and never starts fetching the
+                 * partitions: assign them again (once, a second later). */
+                d->reassign_at = now_s() + 1.0;
+                fg_log_warn("msg=\"committed offsets not fetched; assigning the partitions "
+                            "again\" error=\"%s\"", rd_kafka_message_errstr(msgs[i]));
+            } else if (msgs[i]->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                fg_log_warn("msg=\"consumer error\" error=\"%s\"",
+                            rd_kafka_message_errstr(msgs[i]));
+            else if (p >= 0 && p < d->nparts) {
+                if (d->parts[p].eof_since <= 0)
+                    d->parts[p].eof_since = now_s();
+                d->parts[p].eof_offset = msgs[i]->offset;
+            }
+            rd_kafka_message_destroy(msgs[i]);
+            continue;
+        }
+        if (p >= 0 && p < d->nparts)
+            d->parts[p].eof_since = 0;
+        msgs[n++] = msgs[i];
+    }
+    if (n)
+        receive(d, msgs, n);
+}
+
+/*
+ * The next batch, merged from the partition queues in event-time order
+ * (each partition's own order kept). Partitions are read unevenly: one
+ * fetch brings a partition's next megabyte, which may span days, and a
+ * PRICE-OUTLIER judgement must wait until every partition has passed its
+ * baseline days. So an event more than kafka.align_seconds of event time
+ * ahead of a partition that has nothing queued (and is not at its end)
+ * waits for that partition: catching up, partitions advance together and
+ * few judgements are deferred. Live, every partition is near the present
+ * and nothing waits. A wait is bounded: after a second, or with too much
+ * queued, the batch is taken anyway (deferral keeps the verdicts right).
+ */
+static size_t take_batch(struct daemon *d, struct item *out, size_t max)
+{
+    size_t n = 0;
+    int force = d->queued > (size_t)d->batch_size * 8 ||
+                (d->blocked_since > 0 && now_s() - d->blocked_since >= 1.0);
+
+    while (n < max) {
+        int best = -1;
+        int64_t t = 0;
+        for (int p = 0; p < d->nparts; p++) {
+            const struct part *q = &d->parts[p];
+            if (q->qlen && (best < 0 || head_time(q) < t)) {
+                best = p;
+                t = head_time(q);
+            }
+        }
+        if (best < 0)
+            break;
+        if (!force && d->align_s > 0 && t != INT64_MIN) {
+            int wait = 0;
+            for (int p = 0; p < d->nparts && !wait; p++) {
+                const struct part *q = &d->parts[p];
+                wait = q->owned && !q->qlen && q->eof_since <= 0 &&
+                       (q->seen == FG_PROGRESS_UNKNOWN || t - q->seen > d->align_s);
+            }
+            if (wait) {
+                if (d->blocked_since <= 0)
+                    d->blocked_since = now_s();
+                break;
+            }
+        }
+        out[n++] = queue_pop(d, best);
+    }
+    if (n)
+        d->blocked_since = 0;
+    return n;
+}
+
+/* Assign the current partitions again, so that librdkafka fetches their
+ * committed offsets anew. What is queued is dropped: it is read again
+ * from the committed offsets (events judged twice are recognised by
+ * event_id). */
+static void reassign(struct daemon *d)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+
+    d->reassign_at = 0;
+    if (rd_kafka_assignment(d->consumer, &parts) || !parts)
+        return;
+    for (int p = 0; p < d->nparts; p++) {
+        while (d->parts[p].qlen) {
+            struct item it = queue_pop(d, p);
+            item_free(&it);
+        }
+        d->parts[p].held = 0;
+    }
+    for (int i = 0; i < parts->cnt; i++)
+        parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID;   /* the committed offset */
+    rd_kafka_assign(d->consumer, NULL);
+    rd_kafka_assign(d->consumer, parts);
+    if (d->paused)
+        rd_kafka_pause_partitions(d->consumer, parts);
+    else
+        rd_kafka_resume_partitions(d->consumer, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+    d->reassigns++;
+}
+
+/* A partition whose queue is long is paused until it has shrunk, so that
+ * the consumer fetches the others (and memory stays bounded). */
+static void hold_partitions(struct daemon *d)
+{
+    rd_kafka_topic_partition_list_t *hold = NULL, *release = NULL;
+    size_t high = (size_t)d->batch_size * 2;
+
+    for (int p = 0; p < d->nparts; p++) {
+        struct part *q = &d->parts[p];
+        rd_kafka_topic_partition_list_t **l;
+        if (!q->owned || q->held == (q->qlen > (q->held ? high / 2 : high)))
+            continue;
+        q->held = !q->held;
+        l = q->held ? &hold : &release;
+        if (!*l)
+            *l = rd_kafka_topic_partition_list_new(4);
+        rd_kafka_topic_partition_list_add(*l, d->topic_claims, p);
+    }
+    if (hold && !d->paused)
+        rd_kafka_pause_partitions(d->consumer, hold);
+    if (release && !d->paused)
+        rd_kafka_resume_partitions(d->consumer, release);
+    if (hold)
+        rd_kafka_topic_partition_list_destroy(hold);
+    if (release)
+        rd_kafka_topic_partition_list_destroy(release);
+}
+
+/* Each event's partition progress once it is being judged: the bound
+ * above with first = the earliest of its partition's events from it on
+ * (itself, the rest of the batch, the queue). A backward pass. */
+static void set_progress(struct daemon *d, struct fg_claim **claims,
+                         struct fg_alert_source *srcs, size_t nc)
+{
+    int64_t *first = fg_malloc((size_t)(d->nparts ? d->nparts : 1) * sizeof(*first));
+
+    for (int p = 0; p < d->nparts; p++)
+        first[p] = queued_first(&d->parts[p]);
+    for (size_t i = nc; i-- > 0;) {
+        int p = srcs[i].partition;
+        if (p < 0 || p >= d->nparts)
+            continue;
+        if (claims[i]->event_time < first[p])
+            first[p] = claims[i]->event_time;
+        srcs[i].progress = partition_bound(d, &d->parts[p], first[p]);
+        if (srcs[i].progress == FG_PROGRESS_NOT_MINE)
+            srcs[i].progress = 0;
+    }
+    free(first);
+}
+
+static void process_batch(struct daemon *d, struct item *items, size_t n)
+{
+    rd_kafka_message_t **msgs = fg_calloc(n, sizeof(*msgs));
+    struct fg_claim **claims = fg_calloc(n, sizeof(*claims));
+    struct fg_alert_source *srcs = fg_calloc(n, sizeof(*srcs));
+    struct bad_event *bad = fg_calloc(n, sizeof(*bad));
+    size_t nc = 0, nbad = 0;
+    double t0 = now_s(), backoff = 0.1;
+    int rc;
+
+    for (size_t i = 0; i < n; i++) {
+        rd_kafka_message_t *m = items[i].m;
+        msgs[i] = m;
+        if (items[i].claim) {
+            claims[nc] = items[i].claim;
+            srcs[nc++] = (struct fg_alert_source){.topic = rd_kafka_topic_name(m->rkt),
+                                                  .partition = m->partition,
+                                                  .offset = m->offset};
+        } else {
+            bad[nbad].m = m;
+            snprintf(bad[nbad++].why, sizeof(bad[0].why), "%s", items[i].why);
+            d->quarantined++;
+        }
+    }
+    set_progress(d, claims, srcs, nc);
     while ((rc = attempt(d, bad, nbad, claims, srcs, nc)) != FG_OK && !g_stop) {
         d->batch_retries++;
         d->retrying = 1;
@@ -710,9 +1017,8 @@ static void process_batch(struct daemon *d, rd_kafka_message_t **msgs, size_t n)
             } else if (extra) {
                 /* Fetched before the pause took effect: never dropped
                  * (later offsets of its partition would be stored past
-                 * it); it opens the next batch. */
-                FG_VEC_GROW(d->carry, d->ncarry, d->capcarry, 64);
-                d->carry[d->ncarry++] = extra;
+                 * it); queued behind this batch. */
+                receive(d, &extra, 1);
             }
         }
         backoff = backoff * 2 > 5 ? 5 : backoff * 2;
@@ -731,8 +1037,9 @@ static void process_batch(struct daemon *d, rd_kafka_message_t **msgs, size_t n)
         bucket++;
     d->lat_hist[bucket]++;
     d->batches++;
-    for (size_t i = 0; i < nc; i++)
-        fg_claim_free(claims[i]);
+    for (size_t i = 0; i < n; i++)
+        item_free(&items[i]);
+    free(msgs);
     free(claims);
     free(srcs);
     free(bad);
@@ -809,6 +1116,7 @@ static int run(struct daemon *d)
     rd_kafka_topic_partition_list_t *subs;
     struct fg_engine_opts eo = {0};
     rd_kafka_message_t **msgs;
+    struct item *batch;
     double last_stats = now_s();
     struct sigaction sa = {0};
 
@@ -825,6 +1133,8 @@ static int run(struct daemon *d)
                       &d->idle_ms, err, sizeof(err)) ||
         fg_config_int(d->app.cfg, "kafka.batch_ms", 20, 1, 60000, &d->batch_ms, err,
                       sizeof(err)) ||
+        fg_config_int(d->app.cfg, "kafka.align_seconds", 3600, 0, 30LL * 86400, &d->align_s,
+                      err, sizeof(err)) ||
         fg_config_int(d->app.cfg, "metrics.interval_seconds", 30, 1, 86400,
                       &d->stats_interval, err, sizeof(err))) {
         fprintf(stderr, "fundguard: config error: %s\n", err);
@@ -882,57 +1192,41 @@ static int run(struct daemon *d)
                 d->topic_alerts, d->topic_dlq, backend, d->app.pack->ident);
 
     msgs = fg_calloc((size_t)d->batch_size, sizeof(*msgs));
+    batch = fg_calloc((size_t)d->batch_size, sizeof(*batch));
     while (!g_stop) {
         ssize_t got;
-        size_t n = 0;
-        if (d->ncarry) {
-            /* Messages fetched during a back-off go first, in order. */
-            rd_kafka_message_t **carry = d->carry;
-            size_t ncarry = d->ncarry;
-            d->carry = NULL;
-            d->ncarry = d->capcarry = 0;
-            process_batch(d, carry, ncarry);
-            for (size_t i = 0; i < ncarry; i++)
-                rd_kafka_message_destroy(carry[i]);
-            free(carry);
-            continue;
-        }
-        /* A batch starts with the first message to arrive (waiting at most
-         * 100 ms, then the idle tick) and takes what else arrives within
-         * batch_ms of it, up to batch_size: a quiet stream is judged as
-         * soon as an event comes, a busy one in full batches. */
-        msgs[0] = rd_kafka_consume_queue(d->queue, 100);
+        size_t nb;
+        /* A batch starts with the first message to arrive and takes what
+         * else arrives within batch_ms of it, up to batch_size: a quiet
+         * stream is judged as soon as an event comes, a busy one in full
+         * batches. With events queued already, nothing is waited for
+         * (unless the merge is waiting for a partition: then briefly). */
+        int first_ms = !d->queued ? 100 : d->blocked_since > 0 ? 10 : 0;
+        msgs[0] = rd_kafka_consume_queue(d->queue, first_ms);
         got = msgs[0] ? 1 : 0;
         if (got && d->batch_size > 1) {
-            ssize_t more = rd_kafka_consume_batch_queue(d->queue, (int)d->batch_ms, msgs + 1,
-                                                        (size_t)d->batch_size - 1);
+            ssize_t more = rd_kafka_consume_batch_queue(d->queue,
+                                                        d->queued ? 0 : (int)d->batch_ms,
+                                                        msgs + 1, (size_t)d->batch_size - 1);
             if (more > 0)
                 got += more;
         }
-        for (ssize_t i = 0; i < got; i++) {
-            int p = msgs[i]->partition;
-            if (msgs[i]->err) {
-                if (msgs[i]->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                    fg_log_warn("msg=\"consumer error\" error=\"%s\"",
-                                rd_kafka_message_errstr(msgs[i]));
-                else if (p >= 0 && p < d->nparts) {
-                    if (d->parts[p].eof_since <= 0)
-                        d->parts[p].eof_since = now_s();
-                    d->parts[p].eof_offset = msgs[i]->offset;
-                }
-                rd_kafka_message_destroy(msgs[i]);
-                continue;
-            }
-            if (p >= 0 && p < d->nparts)
-                d->parts[p].eof_since = 0;
-            msgs[n++] = msgs[i];
-        }
-        if (n)
-            process_batch(d, msgs, n);
+        take_in(d, msgs, got);
+        /* The merge waits for a partition whose messages may sit behind
+         * others' in librdkafka's queue: take in all that is there (up to
+         * the queue bound) before deciding again. */
+        while (d->blocked_since > 0 && d->queued < (size_t)d->batch_size * 8 &&
+               (got = rd_kafka_consume_batch_queue(d->queue, 0, msgs,
+                                                   (size_t)d->batch_size)) > 0)
+            take_in(d, msgs, got);
+        if (d->reassign_at > 0 && now_s() >= d->reassign_at && !d->retrying)
+            reassign(d);
+        nb = take_batch(d, batch, (size_t)d->batch_size);
+        if (nb)
+            process_batch(d, batch, nb);
         else
             tick(d);
-        for (size_t i = 0; i < n; i++)
-            rd_kafka_message_destroy(msgs[i]);
+        hold_partitions(d);
         rd_kafka_poll(d->producer, 0);
         metrics_serve(d);
         if (g_reload)
@@ -944,6 +1238,7 @@ static int run(struct daemon *d)
     }
     fg_log_info("msg=\"stopping: flushing producer and committing offsets\"");
     free(msgs);
+    free(batch);
     rd_kafka_flush(d->producer, 10000);
     rd_kafka_commit(d->consumer, NULL, 0);
     rd_kafka_queue_destroy(d->queue);
@@ -974,9 +1269,13 @@ int fg_cmd_run(int argc, char **argv)
     if (rc == FG_EXIT_OK)
         rc = run(&d);
     /* Messages must go before the handle that fetched them. */
-    for (size_t i = 0; i < d.ncarry; i++)
-        rd_kafka_message_destroy(d.carry[i]);
-    free(d.carry);
+    for (int p = 0; p < d.nparts; p++) {
+        while (d.parts[p].qlen) {
+            struct item it = queue_pop(&d, p);
+            item_free(&it);
+        }
+        free(d.parts[p].q);
+    }
     free(d.parts);
     if (d.consumer)
         rd_kafka_destroy(d.consumer);

@@ -334,13 +334,16 @@ void fg_engine_set_progress(struct fg_engine *e, int64_t others, const int *scop
 static void advance_scope(struct fg_engine *e, const struct fg_alert_source *src,
                           int64_t event_time)
 {
+    int64_t to;
+
     if (!e->progress_set || !src || !src->topic)
         return;
+    to = src->progress ? src->progress : event_time;
     for (size_t i = 0; i < e->nscopes; i++)
         if (e->scopes[i] == src->partition) {
             if (e->bounds[i] == FG_PROGRESS_UNKNOWN || e->bounds[i] == FG_PROGRESS_IDLE ||
-                event_time > e->bounds[i])
-                e->bounds[i] = event_time;
+                to > e->bounds[i])
+                e->bounds[i] = to;
             return;
         }
 }

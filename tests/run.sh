@@ -32,4 +32,11 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export FG_SANITIZED=1
 run build-asan -DFG_SANITIZE=address,undefined
 integration build-asan
-echo "== all tests passed (plain and sanitized, integration included)"
+# The libFuzzer harnesses, built with clang (ASan+UBSan), a short run each
+# (FG_FUZZ_SECONDS, default 60; tests/fuzz/README.md for long runs).
+echo "== fuzz smoke run"
+CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFG_WERROR=ON \
+    -DFG_FUZZ=ON -DFG_SANITIZE=address,undefined -DFG_BUILD_TESTS=OFF >/dev/null
+cmake --build build-fuzz -j "$JOBS" --target fuzz_all
+sh tests/fuzz/smoke.sh build-fuzz "${FG_FUZZ_SECONDS:-60}"
+echo "== all tests passed (plain and sanitized, integration and fuzz smoke included)"

@@ -157,6 +157,7 @@ def poison(stream, out_keyed, out_jsonl, bad_list):
 
     bad = [
         good[3][: len(good[3]) // 2],                           # truncated JSON
+        good[4][: len(good[4]) // 2] + b"   ",                  # truncated, blanks after
         b'{"schema": "nhsa.claim.v1", "event_id": }',           # invalid JSON
         b"[1, 2, 3]",                                           # not an object
         b"null",

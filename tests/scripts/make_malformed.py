@@ -39,6 +39,7 @@ def line(e, key, value):
 
 CASES = [
     (good(0)[:57], "invalid JSON"),                                   # truncated
+    (good(0)[:57] + b" \t ", "invalid JSON"),                       # truncated, blanks after
     (good(0)[:-1], "invalid JSON"),                                   # missing brace
     (b"[1,2,3]", "event is not a JSON object"),
     (b"42", "event is not a JSON object"),
