@@ -83,7 +83,10 @@ struct daemon {
     struct part {
         int64_t wm;        /* latest event time committed; FG_PROGRESS_UNKNOWN */
         double eof_since;  /* wall time it reached its end; 0 while not */
+        int eof_ever;      /* librdkafka has reported its end at least once */
+        double caught_since;   /* wall time it was first seen caught up; 0 = not */
         int64_t eof_offset;   /* where that end was */
+        int64_t bound;     /* progress last published (metrics) */
         int owned;
         int held;          /* paused: its queue below is full */
         int64_t seen;      /* latest event time received; FG_PROGRESS_UNKNOWN */
@@ -93,6 +96,7 @@ struct daemon {
     size_t queued;         /* items in all partition queues */
     double reassign_at;    /* wall time to assign the partitions again; 0 = no */
     uint64_t reassigns;
+    uint64_t holds;        /* partitions paused for a long queue */
     double blocked_since;  /* wall time the merge first waited; 0 = not */
     int nparts;
     long long idle_ms;
@@ -140,7 +144,8 @@ static void parts_grow(struct daemon *d, int n)
         return;
     d->parts = fg_realloc(d->parts, (size_t)n * sizeof(*d->parts));
     for (int i = d->nparts; i < n; i++)
-        d->parts[i] = (struct part){.wm = FG_PROGRESS_UNKNOWN, .seen = FG_PROGRESS_UNKNOWN};
+        d->parts[i] = (struct part){.wm = FG_PROGRESS_UNKNOWN, .seen = FG_PROGRESS_UNKNOWN,
+                                    .bound = FG_PROGRESS_NOT_MINE};
     d->nparts = n;
 }
 
@@ -250,7 +255,9 @@ static int caught_up(struct daemon *d, int p)
     }
     pos = l->elems[0].offset;
     rd_kafka_topic_partition_list_destroy(l);
-    if (pos < d->parts[p].eof_offset)
+    if (hi < 0)
+        return 0;   /* no fetch has told the high watermark yet */
+    if (pos < 0)
         pos = d->parts[p].eof_offset;   /* nothing consumed since assignment */
     return pos >= hi || lo >= hi;
 }
@@ -314,14 +321,29 @@ static int exchange_progress(struct daemon *d, struct fg_claim *const *claims,
         mine[p] = FG_PROGRESS_NOT_MINE;
         if (!q->owned)
             continue;
-        if (q->eof_since > 0 && (now - q->eof_since) * 1000 >= (double)d->idle_ms &&
-            q->qlen == 0 && caught_up(d, p))
+        /* Idle: it has reached its end once, nothing is queued or in the
+         * batch, and it has been caught up (position at the high
+         * watermark) for idle_ms. Events taken from the queue into this
+         * batch may have waited there longer than idle_ms.
+         * Not the end-of-partition event alone: librdkafka reports an end
+         * once per offset, and a pause or a new assignment that re-reads
+         * messages does not report it again. */
+        if (q->eof_ever && q->qlen == 0 && in_batch == INT64_MAX && caught_up(d, p)) {
+            if (q->caught_since <= 0)
+                d->parts[p].caught_since = now;
+        } else {
+            d->parts[p].caught_since = 0;
+        }
+        if (d->parts[p].caught_since > 0 &&
+            (now - d->parts[p].caught_since) * 1000 >= (double)d->idle_ms)
             mine[p] = FG_PROGRESS_IDLE;
         else {
             int64_t first = queued_first(q);
             mine[p] = partition_bound(d, q, in_batch < first ? in_batch : first);
         }
     }
+    for (int p = 0; p < n; p++)
+        d->parts[p].bound = mine[p];
     rc = d->st->ops->progress(d->st, d->topic_claims, mine, all, n);
     if (rc == 0) {
         for (int p = 0; p < n; p++) {
@@ -550,8 +572,22 @@ static void metrics_text(struct daemon *d, struct fg_buf *b)
                          "# HELP fundguard_partitions_held Partitions paused while their queue "
                          "is long.\n"
                          "# TYPE fundguard_partitions_held gauge\n"
-                         "fundguard_partitions_held %d\n",
-                      d->queued, held);
+                         "fundguard_partitions_held %d\n"
+                         "# TYPE fundguard_partition_holds_total counter\n"
+                         "fundguard_partition_holds_total %llu\n",
+                      d->queued, held, (unsigned long long)d->holds);
+        /* Which partition holds the complete days back. */
+        fg_buf_printf(b, "# HELP fundguard_partition_progress_seconds Event time (Unix "
+                         "seconds) up to which a partition owned here is known complete "
+                         "(-1: nothing known yet; absent: idle, holds nothing back).\n"
+                         "# TYPE fundguard_partition_progress_seconds gauge\n");
+        for (int p = 0; p < d->nparts; p++) {
+            int64_t v = d->parts[p].bound;
+            if (!d->parts[p].owned || v == FG_PROGRESS_IDLE || v == FG_PROGRESS_NOT_MINE)
+                continue;
+            fg_buf_printf(b, "fundguard_partition_progress_seconds{partition=\"%d\"} %lld\n", p,
+                          (long long)(v == FG_PROGRESS_UNKNOWN ? -1 : v));
+        }
     }
     fg_buf_printf(b, "# HELP fundguard_redis_round_trip_seconds Time spent waiting on Redis "
                      "round trips (sum) and their number (count).\n"
@@ -833,6 +869,7 @@ static void take_in(struct daemon *d, rd_kafka_message_t **msgs, ssize_t got)
             else if (p >= 0 && p < d->nparts) {
                 if (d->parts[p].eof_since <= 0)
                     d->parts[p].eof_since = now_s();
+                d->parts[p].eof_ever = 1;
                 d->parts[p].eof_offset = msgs[i]->offset;
             }
             rd_kafka_message_destroy(msgs[i]);
@@ -880,7 +917,7 @@ static size_t take_batch(struct daemon *d, struct item *out, size_t max)
             int wait = 0;
             for (int p = 0; p < d->nparts && !wait; p++) {
                 const struct part *q = &d->parts[p];
-                wait = q->owned && !q->qlen && q->eof_since <= 0 &&
+                wait = q->owned && !q->qlen && q->eof_since <= 0 && q->caught_since <= 0 &&
                        (q->seen == FG_PROGRESS_UNKNOWN || t - q->seen > d->align_s);
             }
             if (wait) {
@@ -939,6 +976,7 @@ static void hold_partitions(struct daemon *d)
         if (!q->owned || q->held == (q->qlen > (q->held ? high / 2 : high)))
             continue;
         q->held = !q->held;
+        d->holds += (uint64_t)q->held;
         l = q->held ? &hold : &release;
         if (!*l)
             *l = rd_kafka_topic_partition_list_new(4);

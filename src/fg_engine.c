@@ -417,8 +417,14 @@ void fg_ctx_defer(struct fg_ctx *ctx, size_t i, int64_t ready_day)
     rec_num(b, (int64_t)w->seq);
     rec_num(b, src ? src->partition : -1);
     rec_num(b, src ? (src->topic ? src->offset : src->line) : 0);
-    e->st->ops->defer_add(e->st, src && src->topic ? src->partition : -1, ready_day, b->data,
-                          b->len);
+    int scope = src && src->topic ? src->partition : -1;
+    e->st->ops->defer_add(e->st, scope, ready_day, b->data, b->len);
+    /* Records of the scope ready before its mark were all taken; this one
+     * is not (its partition's progress went back during the batch: an
+     * idle partition judged events again). Take from it on next time. */
+    for (size_t k = 0; k < e->nscopes; k++)
+        if (e->scopes[k] == scope && e->taken_upto[k] >= ready_day)
+            e->taken_upto[k] = ready_day - 1;   /* a take includes its mark */
     e->stats.deferred++;
 }
 

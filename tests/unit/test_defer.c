@@ -238,11 +238,63 @@ static void test_deferred_waits_for_complete_days(void **unused)
     fg_app_close(&app);
 }
 
+/* A partition idle when the batch began (everything complete, every
+ * deferred record taken) whose events are then judged in the batch: its
+ * progress goes back to theirs, and what they defer must be taken once it
+ * is idle again, though the mark was already at the end of time. (Found in
+ * the ASan CI run: events that had waited in the daemon's queue longer
+ * than the idle time came in a batch with their partition idle, and their
+ * PRICE-OUTLIER judgements stayed deferred for ever.) */
+static void test_deferred_after_idle_batch(void **unused)
+{
+    char set0[] = "detectors.abnormal_pricing.outlier_min_samples=5";
+    char *sets[] = {set0};
+    struct fg_app app;
+    struct fg_claim *claims[16];
+    struct sink s = {0};
+    struct fg_state *st = fg_state_memory_new();
+    struct fg_engine_opts o = {.canonical = 1, .lateness = 86400, .event_dedup_days = 30,
+                               .out = collect, .out_opaque = &s};
+    struct fg_engine *e;
+    struct fg_alert_source src[16];
+    int scope = 0;
+    int64_t idle = FG_PROGRESS_IDLE;
+    size_t n;
+
+    (void)unused;
+    assert_int_equal(fg_app_open(&app, "config/fundguard.json", sets, 1, 1), FG_EXIT_OK);
+    n = load_claims("tests/fixtures/abnormal_pricing/outlier_fires/events.jsonl", claims, 16);
+    e = fg_engine_new(&app.ds, app.pack, st, &o);
+    for (size_t i = 0; i < n; i++)
+        src[i] = (struct fg_alert_source){.topic = "claims", .partition = 0,
+                                          .offset = (long long)i,
+                                          .progress = claims[0]->event_time};
+    fg_engine_set_progress(e, FG_PROGRESS_IDLE, &scope, &idle, 1);
+    assert_int_equal(fg_engine_process_batch(e, NULL, NULL, 0), 0);
+    fg_engine_set_progress(e, FG_PROGRESS_IDLE, &scope, &idle, 1);
+    assert_int_equal(fg_engine_process_batch(e, claims, src, n), 0);
+    assert_true(fg_engine_stats(e)->deferred > 0);   /* the case under test */
+    assert_int_equal(s.n, 0);
+    fg_engine_set_progress(e, FG_PROGRESS_IDLE, &scope, &idle, 1);
+    assert_int_equal(fg_engine_process_batch(e, NULL, NULL, 0), 0);
+    assert_int_equal(fg_engine_stats(e)->deferred_done, fg_engine_stats(e)->deferred);
+    assert_int_equal(s.n, 1);
+    assert_non_null(strstr(s.v[0], "\"PRICE-OUTLIER\""));
+
+    sink_free(&s);
+    fg_engine_free(e);
+    fg_state_destroy(st);
+    for (size_t i = 0; i < n; i++)
+        fg_claim_free(claims[i]);
+    fg_app_close(&app);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_deferred_equals_immediate),
         cmocka_unit_test(test_deferred_waits_for_complete_days),
+        cmocka_unit_test(test_deferred_after_idle_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
