@@ -14,7 +14,8 @@
 # Environment: INSTANCES (daemons in one consumer group, default 1),
 # PHASES (default "max rate"), PARTITIONS (claims topic,
 # default 64; the mock keeps at most 5 MiB per partition), FG_BENCH_SETS (more --set
-# options for the daemon, e.g. "kafka.batch_ms=20 kafka.batch_size=500").
+# options for the daemon, e.g. "kafka.batch_ms=20 kafka.batch_size=500"),
+# FG_BENCH_PERF=1 (profile the first daemon with perf while it consumes).
 set -eu
 cd "$(dirname "$0")/.."
 LINES=${1:-300000}
@@ -81,6 +82,12 @@ run_phase() {   # run_phase NAME RATE
             { echo "daemon $i got no partitions"; exit 1; }
     done
     events=$(wc -l <"$tmp/stream.jsonl")
+    PERFPID=
+    if [ -n "${FG_BENCH_PERF:-}" ]; then
+        # where the first daemon's time goes (perf record, call graphs)
+        perf record -q -F 499 -g -o "$tmp/perf.$1.data" -p "${FGPIDS%% *}" 2>/dev/null &
+        PERFPID=$!
+    fi
     cpu0=$(cpu_ticks)
     t0=$(date +%s.%N)
     "$BUILD/bench/produce" "$BOOT" claims "$tmp/stream.jsonl" "$2" >"$tmp/produce.$1.txt"
@@ -88,6 +95,12 @@ run_phase() {   # run_phase NAME RATE
     wait_until 600 consumed ||
         { echo "daemons consumed $(metric fundguard_events_total) of $events events"; exit 1; }
     t1=$(date +%s.%N)
+    if [ -n "$PERFPID" ]; then
+        kill -INT "$PERFPID"; wait "$PERFPID" || true
+        echo "$1: daemon profile (self time by symbol, top entries):"
+        perf report -i "$tmp/perf.$1.data" --no-children --sort dso,symbol --percent-limit 1.5 \
+            --stdio 2>/dev/null | grep -E '^ +[0-9.]+%' | head -25
+    fi
     dups=$(metric fundguard_duplicates_total)
     [ "$dups" = 0 ] || { echo "invalid run: $dups events were already in state"; exit 1; }
     cpu1=$(cpu_ticks)

@@ -6,10 +6,11 @@
 set -eu
 PKGS="build-essential cmake pkg-config python3 zlib1g-dev libjansson-dev \
 librdkafka-dev libhiredis-dev libcmocka-dev redis-server kcat valgrind curl \
-chromium fonts-wqy-microhei clang libclang-rt-14-dev"
+chromium fonts-wqy-microhei clang libclang-rt-14-dev openssl"
 # chromium and a CJK font: the report test renders `fundguard report`'s HTML
 # headless (tests/scripts/test_report.sh); clang and its libFuzzer runtime:
-# the fuzzing smoke run (tests/fuzz/). Neither is needed to run fundguard.
+# the fuzzing smoke run (tests/fuzz/); openssl: a CA for the TLS example
+# (tests/integration/test_security.sh). None is needed to run fundguard.
 
 missing=""
 for p in $PKGS; do

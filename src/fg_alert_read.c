@@ -632,7 +632,7 @@ static int kafka_open(struct fg_alert_reader *r, const struct fg_alert_reader_op
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     const char *group;
-    char group_id[300], errstr[512];
+    char group_id[300];
 
     *code = FG_EXIT_CONFIG;
     if (!o->cfg) {
@@ -654,12 +654,10 @@ static int kafka_open(struct fg_alert_reader *r, const struct fg_alert_reader_op
             fg_kafka_set_all(conf, fixed, err, errlen))
             goto fail;
     }
-    r->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-    if (!r->rk) {
-        snprintf(err, errlen, "cannot create a kafka consumer: %s", errstr);
+    r->rk = fg_kafka_new(RD_KAFKA_CONSUMER, conf, o->cfg, "consumer", err, errlen);
+    conf = NULL;   /* taken */
+    if (!r->rk)
         goto fail;
-    }
-    conf = NULL;   /* rd_kafka_new took it */
     *code = FG_EXIT_DATAERR;
     rd_kafka_poll_set_consumer(r->rk);
     return kafka_plan(r, o->since, err, errlen);
@@ -742,4 +740,82 @@ void fg_alert_reader_close(struct fg_alert_reader *r)
     free(r->topic);
     free(r->label);
     free(r);
+}
+
+/* ---- options shared by the commands that read alerts ---- */
+
+int fg_alert_cli_arg(struct fg_alert_cli *c, const char *prog, int period, int argc,
+                     char **argv, int *i)
+{
+    const char *a = argv[*i];
+
+    if (*i + 1 >= argc)
+        return 0;   /* every one of them takes a value */
+    if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
+        c->config = argv[++*i];
+    } else if (strcmp(a, "--set") == 0) {
+        c->sets = fg_realloc(c->sets, (c->nsets + 1) * sizeof(*c->sets));
+        c->sets[c->nsets++] = argv[++*i];
+    } else if (period && (strcmp(a, "--since") == 0 || strcmp(a, "--until") == 0)) {
+        int64_t *t = a[2] == 's' ? &c->since : &c->until;
+        if (fg_alert_parse_time_arg(argv[++*i], t)) {
+            fprintf(stderr, "fundguard %s: %s: not a datetime: '%s'\n", prog, a, argv[*i]);
+            return -1;
+        }
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+int fg_alert_cli_check(const struct fg_alert_cli *c, const char *prog)
+{
+    if (c->since >= c->until) {
+        fprintf(stderr, "fundguard %s: --since must be before --until\n", prog);
+        return -1;
+    }
+    return 0;
+}
+
+struct fg_config *fg_alert_cli_config(const struct fg_alert_cli *c, const char *prog)
+{
+    return fg_alert_config_open(c->config, c->sets, c->nsets, prog);
+}
+
+void fg_alert_cli_fini(struct fg_alert_cli *c)
+{
+    free(c->sets);
+    c->sets = NULL;
+    c->nsets = 0;
+}
+
+/* ---- retracted jr_ids ---- */
+
+void fg_retract_set_init(struct fg_retract_set *s)
+{
+    memset(s, 0, sizeof(*s));
+    fg_map_init(&s->idx);
+}
+
+void fg_retract_set_add(struct fg_retract_set *s, const char *jr_id)
+{
+    size_t klen = strlen(jr_id);
+    char *copy;
+
+    if (fg_map_get(&s->idx, jr_id, klen)) {
+        s->dups++;
+        return;
+    }
+    copy = fg_strndup(jr_id, klen);
+    FG_VEC_GROW(s->v, s->n, s->cap, 16);
+    s->v[s->n++] = copy;   /* owned by s from here */
+    fg_map_put(&s->idx, copy, klen, copy);
+}
+
+void fg_retract_set_fini(struct fg_retract_set *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->v[i]);
+    free(s->v);
+    fg_map_fini(&s->idx);
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "fg_config.h"
+#include "fg_map.h"
 
 struct rd_kafka_conf_s;
 
@@ -121,6 +122,54 @@ const char *fg_alert_reader_label(const struct fg_alert_reader *r);
 
 /** NULL-safe. */
 void fg_alert_reader_close(struct fg_alert_reader *r);
+
+/**
+ * The options every command that reads alerts takes: -c/--config FILE,
+ * --set KEY=VALUE (repeatable) and, where the command selects a period,
+ * --since TIME and --until TIME (event_time in [since, until); ISO 8601 or
+ * 'yyyy-MM-dd HH:mm:ss', China Standard Time unless an offset is given).
+ */
+struct fg_alert_cli {
+    const char *config;   /* borrowed */
+    char **sets;          /* array owned, strings borrowed from argv */
+    size_t nsets;
+    int64_t since, until; /* INT64_MIN / INT64_MAX: open */
+};
+
+#define FG_ALERT_CLI_INIT \
+    { .config = "config/fundguard.json", .since = INT64_MIN, .until = INT64_MAX }
+
+/**
+ * If argv[*i] is one of those options (--since/--until only when period),
+ * takes it with its value (advancing *i) and returns 1; returns 0 if it is
+ * not; prints "fundguard PROG: ..." and returns -1 for a bad value.
+ */
+int fg_alert_cli_arg(struct fg_alert_cli *c, const char *prog, int period, int argc,
+                     char **argv, int *i);
+
+/** After the arguments: the period is not empty. Prints and returns -1 if it is. */
+int fg_alert_cli_check(const struct fg_alert_cli *c, const char *prog);
+
+/** fg_alert_config_open with the options' config and sets. */
+struct fg_config *fg_alert_cli_config(const struct fg_alert_cli *c, const char *prog);
+
+void fg_alert_cli_fini(struct fg_alert_cli *c);
+
+/**
+ * The distinct jr_ids of the RETRACT lines read, in order of arrival;
+ * at-least-once delivery repeats lines, and a repeat is counted in dups,
+ * not kept. Zero-initialise with fg_retract_set_init.
+ */
+struct fg_retract_set {
+    struct fg_map idx;   /* jr_id -> its string in v[] */
+    char **v;            /* owned */
+    size_t n, cap;
+    uint64_t dups;
+};
+
+void fg_retract_set_init(struct fg_retract_set *s);
+void fg_retract_set_add(struct fg_retract_set *s, const char *jr_id);
+void fg_retract_set_fini(struct fg_retract_set *s);
 
 /**
  * The config of a command that reads alerts: load path, apply the --set

@@ -51,16 +51,13 @@ static void on_signal(int sig)
 }
 
 struct al_opts {
-    const char *config;
-    char **sets;                 /* arrays owned, strings borrowed from argv */
-    size_t nsets;
+    struct fg_alert_cli cli;     /* -c, --set, --since, --until */
     const char *group;           /* NULL: <kafka.group_id>.alerts-cli */
     int from_beginning, exit_at_end, json;
-    const char **insts, **rules;
+    const char **insts, **rules; /* arrays owned, strings borrowed from argv */
     size_t ninsts, nrules;
     int min_sev;                 /* 0 = any */
     const char *result;          /* DEFINITE, SUSPECT or NULL */
-    int64_t since, until;        /* [since, until) of event_time */
 };
 
 /* A jr_id met in this run: what a RETRACT needs to know of the alert it
@@ -307,7 +304,7 @@ static int wanted(const struct al_opts *o, const struct al_view *v)
     if (o->min_sev && v->sev && (v->sev[0] < '0' || v->sev[0] > '9' || v->sev[1] != '\0' ||
                                  v->sev[0] - '0' < o->min_sev))
         return 0;
-    if (v->has_time && (v->epoch < o->since || v->epoch >= o->until))
+    if (v->has_time && (v->epoch < o->cli.since || v->epoch >= o->cli.until))
         return 0;
     return 1;
 }
@@ -472,7 +469,7 @@ static void consume(struct al *al)
 static rd_kafka_t *make_consumer(struct al *al, const struct fg_config *cfg, const char *group)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    char err[1024], errstr[512];
+    char err[1024];
     rd_kafka_t *rk;
 
     /* Not overridable: the group is ours, offsets are committed by us
@@ -487,12 +484,10 @@ static rd_kafka_t *make_consumer(struct al *al, const struct fg_config *cfg, con
         goto fail;
     rd_kafka_conf_set_opaque(conf, al);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
-    rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-    if (!rk) {
-        snprintf(err, sizeof(err), "cannot create a kafka consumer: %s", errstr);
-        goto fail;
-    }
-    return rk;   /* rd_kafka_new took the conf */
+    rk = fg_kafka_new(RD_KAFKA_CONSUMER, conf, cfg, "consumer", err, sizeof(err));
+    if (!rk)
+        fprintf(stderr, "fundguard alerts: config error: %s\n", err);
+    return rk;
 fail:
     fprintf(stderr, "fundguard alerts: config error: %s\n", err);
     rd_kafka_conf_destroy(conf);
@@ -531,13 +526,13 @@ static int parse_opts(int argc, char **argv, struct al_opts *o)
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         int has_val = i + 1 < argc;
+        int r = fg_alert_cli_arg(&o->cli, "alerts", 1, argc, argv, &i);
 
-        if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && has_val) {
-            o->config = argv[++i];
-        } else if (strcmp(a, "--set") == 0 && has_val) {
-            o->sets = fg_realloc(o->sets, (o->nsets + 1) * sizeof(*o->sets));
-            o->sets[o->nsets++] = argv[++i];
-        } else if (strcmp(a, "--group") == 0 && has_val) {
+        if (r < 0)
+            return -1;
+        if (r > 0)
+            continue;
+        if (strcmp(a, "--group") == 0 && has_val) {
             o->group = argv[++i];
             if (!o->group[0]) {
                 fprintf(stderr, "fundguard alerts: --group must not be empty\n");
@@ -566,21 +561,13 @@ static int parse_opts(int argc, char **argv, struct al_opts *o)
                 fprintf(stderr, "fundguard alerts: --result expects DEFINITE or SUSPECT\n");
                 return -1;
             }
-        } else if ((strcmp(a, "--since") == 0 || strcmp(a, "--until") == 0) && has_val) {
-            int64_t *t = a[2] == 's' ? &o->since : &o->until;
-            if (fg_alert_parse_time_arg(argv[++i], t)) {
-                fprintf(stderr, "fundguard alerts: %s: not a datetime: '%s'\n", a, argv[i]);
-                return -1;
-            }
         } else {
             fprintf(stderr, "fundguard alerts: unknown or incomplete option '%s'\n", a);
             return -1;
         }
     }
-    if (o->since >= o->until) {
-        fprintf(stderr, "fundguard alerts: --since must be before --until\n");
+    if (fg_alert_cli_check(&o->cli, "alerts"))
         return -1;
-    }
     return 0;
 }
 
@@ -593,7 +580,7 @@ static int run_alerts(struct al *al, const struct al_opts *o)
     char err[1024] = "", group[512];
     int code = FG_EXIT_OK;
 
-    cfg = fg_alert_config_open(o->config, o->sets, o->nsets, "alerts");
+    cfg = fg_alert_cli_config(&o->cli, "alerts");
     if (!cfg)
         return FG_EXIT_CONFIG;
     daemon_group = fg_config_str(cfg, "kafka.group_id", "fundguard", err, sizeof(err));
@@ -658,8 +645,7 @@ out:
 
 int fg_cmd_alerts(int argc, char **argv)
 {
-    struct al_opts o = {.config = "config/fundguard.json", .since = INT64_MIN,
-                        .until = INT64_MAX};
+    struct al_opts o = {.cli = FG_ALERT_CLI_INIT};
     struct al al = {0};
     int code;
 
@@ -678,7 +664,7 @@ int fg_cmd_alerts(int argc, char **argv)
     fg_map_fini(&al.seen);
     free(al.parts);
 out:
-    free(o.sets);
+    fg_alert_cli_fini(&o.cli);
     free(o.insts);
     free(o.rules);
     return code;

@@ -8,10 +8,12 @@
 #include "fg_state.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <jansson.h>
 #include <string.h>
+#include <unistd.h>
 
 int fg_app_open(struct fg_app *app, const char *config, char **sets, size_t nsets,
                 int init)
@@ -135,35 +137,42 @@ void fg_app_print_pack(const struct fg_app *app, FILE *out)
 char *fg_app_read_secret(const char *path, char *err, size_t errlen)
 {
     struct stat st;
-    char line[1024];
-    FILE *f;
+    char buf[1024], *secret;
+    size_t len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-    if (stat(path, &st) != 0) {
+    if (fd < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    /* The mode of what was opened, not of what the path named before. */
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s: not a regular file", path);
+        close(fd);
         return NULL;
     }
     if (st.st_mode & (S_IROTH | S_IWOTH)) {
         snprintf(err, errlen, "%s: readable by others; chmod o-rwx it", path);
+        close(fd);
         return NULL;
     }
-    f = fopen(path, "r");
-    if (!f || !fgets(line, sizeof(line), f)) {
-        snprintf(err, errlen, "%s: cannot read", path);
-        if (f)
-            fclose(f);
-        return NULL;
+    /* read(2), not stdio: no copy of the secret left in a FILE buffer. */
+    while (len < sizeof(buf) - 1) {
+        ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
     }
-    fclose(f);
-    line[strcspn(line, "\r\n")] = '\0';
-    return fg_strdup(line);
-}
-
-void fg_app_free_secret(char *secret)
-{
+    close(fd);
+    buf[len] = '\0';
+    buf[strcspn(buf, "\r\n")] = '\0';
+    secret = buf[0] ? fg_strdup(buf) : NULL;
+    fg_wipe(buf, sizeof(buf));
     if (!secret)
-        return;
-    memset(secret, 0, strlen(secret));
-    free(secret);
+        snprintf(err, errlen, "%s: empty", path);
+    return secret;
 }
 
 int fg_app_config_secret(const struct fg_config *cfg, const char *key, char **out, char *err,
@@ -200,6 +209,7 @@ struct fg_state *fg_app_redis_state(struct fg_app *app, const char *ns, long lon
 
     ro.host = fg_config_str(app->cfg, "redis.host", "127.0.0.1", err, sizeof(err));
     ro.unix_socket = fg_config_str(app->cfg, "redis.unix_socket", NULL, err, sizeof(err));
+    ro.username = fg_config_str(app->cfg, "redis.username", NULL, err, sizeof(err));
     if (!ro.host || err[0] ||
         fg_config_int(app->cfg, "redis.port", 6379, 1, 65535, &port, err, sizeof(err)) ||
         fg_config_int(app->cfg, "redis.db", 0, 0, 1023, &db, err, sizeof(err)) ||
@@ -214,10 +224,20 @@ struct fg_state *fg_app_redis_state(struct fg_app *app, const char *ns, long lon
     st = fg_state_redis_new(&ro, err, sizeof(err));
     if (!st)
         goto bad;
-    fg_app_free_secret(password);
+    if (fg_state_redis_refused(st)) {
+        /* At start-up, refused credentials are a configuration error (a
+         * Redis that is down is not: it is waited for). */
+        fg_config_error(app->cfg, ro.username ? "redis.username" : "redis.password_file", err,
+                        sizeof(err), "redis refused the credentials: %s",
+                        fg_state_redis_refused(st));
+        fg_state_destroy(st);
+        st = NULL;
+        goto bad;
+    }
+    fg_free_secret(password);
     return st;
 bad:
     fprintf(stderr, "fundguard: config error: %s\n", err);
-    fg_app_free_secret(password);
+    fg_free_secret(password);
     return NULL;
 }

@@ -46,8 +46,6 @@ char *fg_app_read_secret(const char *path, char *err, size_t errlen);
  */
 int fg_app_config_secret(const struct fg_config *cfg, const char *key, char **out, char *err,
                          size_t errlen);
-/** Overwrite and free a secret (NULL-safe). */
-void fg_app_free_secret(char *secret);
 
 /** Print pack load results: rows loaded and rejected per table. */
 void fg_app_print_pack(const struct fg_app *app, FILE *out);

@@ -63,18 +63,63 @@ void fg_buf_putc(struct fg_buf *b, char c)
 void fg_buf_printf(struct fg_buf *b, const char *fmt, ...)
 {
     va_list ap;
+    size_t room;
     int n;
 
+    fg_buf_reserve(b, 64);
+    room = b->cap - b->len;
+    /* One pass when it fits (the usual case); a second into a buffer grown
+     * to the length the first one told. */
     va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
+    n = vsnprintf(b->data + b->len, room, fmt, ap);
     va_end(ap);
-    if (n < 0)
+    if (n < 0) {
+        b->data[b->len] = '\0';
         return;
-    fg_buf_reserve(b, (size_t)n);
-    va_start(ap, fmt);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    }
+    if ((size_t)n >= room) {
+        fg_buf_reserve(b, (size_t)n);
+        va_start(ap, fmt);
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
     b->len += (size_t)n;
+}
+
+size_t fg_fmt_u64(char *dst, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        dst[i] = tmp[n - 1 - i];
+    dst[n] = '\0';
+    return n;
+}
+
+size_t fg_fmt_i64(char *dst, int64_t v)
+{
+    if (v >= 0)
+        return fg_fmt_u64(dst, (uint64_t)v);
+    dst[0] = '-';
+    /* -(v + 1) + 1: no overflow at INT64_MIN */
+    return 1 + fg_fmt_u64(dst + 1, (uint64_t)(-(v + 1)) + 1);
+}
+
+void fg_buf_put_i64(struct fg_buf *b, int64_t v)
+{
+    fg_buf_reserve(b, FG_FMT_INT_MAX);
+    b->len += fg_fmt_i64(b->data + b->len, v);
+}
+
+void fg_buf_put_u64(struct fg_buf *b, uint64_t v)
+{
+    fg_buf_reserve(b, FG_FMT_INT_MAX);
+    b->len += fg_fmt_u64(b->data + b->len, v);
 }
 
 /* Length of the valid UTF-8 sequence at s[0..n), or 0 if invalid. */

@@ -25,6 +25,14 @@ void fg_buf_putc(struct fg_buf *b, char c);
 void fg_buf_printf(struct fg_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Decimal integers without printf (hot paths): at most FG_FMT_INT_MAX
+ * characters plus the NUL written to dst; returns the length. */
+#define FG_FMT_INT_MAX 20
+size_t fg_fmt_i64(char *dst, int64_t v);
+size_t fg_fmt_u64(char *dst, uint64_t v);
+void fg_buf_put_i64(struct fg_buf *b, int64_t v);
+void fg_buf_put_u64(struct fg_buf *b, uint64_t v);
+
 /** Append s[0..n) as a quoted JSON string; invalid UTF-8 becomes U+FFFD. */
 void fg_buf_json_str(struct fg_buf *b, const char *s, size_t n);
 /** Same for a NUL-terminated string; NULL is written as null. */

@@ -92,3 +92,19 @@ char *fg_strdup(const char *s)
 {
     return fg_strndup(s, strlen(s));
 }
+
+void fg_wipe(void *p, size_t n)
+{
+    volatile unsigned char *v = p;
+
+    while (n--)
+        *v++ = 0;
+}
+
+void fg_free_secret(char *s)
+{
+    if (!s)
+        return;
+    fg_wipe(s, strlen(s));
+    free(s);
+}

@@ -68,6 +68,11 @@ void *fg_calloc(size_t n, size_t size);
 void *fg_realloc(void *p, size_t n);
 char *fg_strdup(const char *s);
 char *fg_strndup(const char *s, size_t n);
+/* Overwrite n bytes with zeros through a volatile pointer (not optimised
+ * away): what held a secret. */
+void fg_wipe(void *p, size_t n);
+/* fg_wipe a secret string (a password, a key), then free it. NULL-safe. */
+void fg_free_secret(char *s);
 
 /* Make room for one more element in a growable array (arr, n, cap):
  * doubles the capacity, starting at `min`. */

@@ -67,10 +67,8 @@ struct cmp_side {
     struct fg_map idx;           /* jr_id -> struct cmp_alert */
     struct cmp_alert **v;        /* owned, first-seen order */
     size_t n, cap;
-    struct fg_map retract_idx;   /* jr_id -> its string in retracts[] */
-    char **retracts;             /* owned, distinct */
-    size_t nretracts, capretracts;
-    uint64_t lines, blank, bad, dups, dup_retracts, conflict_lines;
+    struct fg_retract_set retracts;
+    uint64_t lines, blank, bad, dups, conflict_lines;
     uint64_t withdrawn, unmatched_retracts, ignored, out_of_period, compared;
     uint64_t conflicts;          /* selected jr_ids this side has two contents for */
 };
@@ -100,12 +98,9 @@ struct cmp_list {
 
 struct cmp_opts {
     const char *spec[2];
-    const char *config;
-    char **sets;                 /* array owned, strings borrowed from argv */
-    size_t nsets;
+    struct fg_alert_cli cli;     /* -c, --set, --since, --until */
     const char **ignore;         /* array owned, strings borrowed */
     size_t nignore;
-    int64_t since, until;        /* [since, until); INT64_MIN/INT64_MAX = open */
     int by_rule, by_inst;
     long top;
     int json;
@@ -183,7 +178,7 @@ static void side_init(struct cmp_side *s, const char *name, const char *spec)
     s->name = name;
     s->spec = spec;
     fg_map_init(&s->idx);
-    fg_map_init(&s->retract_idx);
+    fg_retract_set_init(&s->retracts);
 }
 
 static void side_fini(struct cmp_side *s)
@@ -193,29 +188,11 @@ static void side_fini(struct cmp_side *s)
         free(s->v[i]);
     }
     free(s->v);
-    for (size_t i = 0; i < s->nretracts; i++)
-        free(s->retracts[i]);
-    free(s->retracts);
+    fg_retract_set_fini(&s->retracts);
     fg_map_fini(&s->idx);
-    fg_map_fini(&s->retract_idx);
 }
 
 /* ---- reading a source ---- */
-
-static void side_retract(struct cmp_side *s, const char *jr_id)
-{
-    size_t klen = strlen(jr_id);
-    char *copy;
-
-    if (fg_map_get(&s->retract_idx, jr_id, klen)) {
-        s->dup_retracts++;
-        return;
-    }
-    copy = fg_strndup(jr_id, klen);
-    FG_VEC_GROW(s->retracts, s->nretracts, s->capretracts, 16);
-    s->retracts[s->nretracts++] = copy;   /* owned by s from here */
-    fg_map_put(&s->retract_idx, copy, klen, copy);
-}
 
 /* Keep an ALERT: takes over rec's contents (rec is left empty) when its
  * jr_id is new; otherwise counts a duplicate or a conflict. */
@@ -255,7 +232,7 @@ static int is_blank(const char *p, size_t len)
  * FG_EXIT_DATAERR when it cannot be read, FG_EXIT_CONFIG, FG_EXIT_USAGE. */
 static int side_read(struct cmp_side *s, const struct cmp_opts *o, const struct fg_config *cfg)
 {
-    struct fg_alert_reader_opts ro = {.cfg = cfg, .since = o->since};
+    struct fg_alert_reader_opts ro = {.cfg = cfg, .since = o->cli.since};
     struct fg_alert_reader *in;
     struct fg_alert_rec rec;
     const char *line;
@@ -278,7 +255,7 @@ static int side_read(struct cmp_side *s, const struct cmp_opts *o, const struct 
             len--;
         if (fg_alert_rec_parse(line, len, &rec, why, sizeof(why)) == 0) {
             if (rec.retract)
-                side_retract(s, rec.jr_id);
+                fg_retract_set_add(&s->retracts, rec.jr_id);
             else
                 side_alert(s, &rec);
         } else if (++s->bad <= CMP_BAD_SHOWN) {
@@ -310,8 +287,8 @@ static int ignored_rule(const struct cmp_opts *o, const char *rule_id)
  * side. Conflicts are settled afterwards, across both sides. */
 static void side_select(struct cmp_side *s, const struct cmp_opts *o)
 {
-    for (size_t i = 0; i < s->nretracts; i++) {
-        const char *id = s->retracts[i];
+    for (size_t i = 0; i < s->retracts.n; i++) {
+        const char *id = s->retracts.v[i];
         struct cmp_alert *a = fg_map_get(&s->idx, id, strlen(id));
         if (a)
             a->fate = FATE_WITHDRAWN;
@@ -325,7 +302,7 @@ static void side_select(struct cmp_side *s, const struct cmp_opts *o)
         else if (ignored_rule(o, a->rec.rule_id)) {
             a->fate = FATE_IGNORED;
             s->ignored++;
-        } else if (a->rec.epoch < o->since || a->rec.epoch >= o->until) {
+        } else if (a->rec.epoch < o->cli.since || a->rec.epoch >= o->cli.until) {
             a->fate = FATE_OUT_OF_PERIOD;
             s->out_of_period++;
         }
@@ -803,10 +780,10 @@ static void print_human(FILE *out, const struct cmp *c, const struct cmp_opts *o
     fputs("fundguard compare\n", out);
     print_side(out, &c->side[0], labels[0]);
     print_side(out, &c->side[1], labels[1]);
-    if (o->since != INT64_MIN || o->until != INT64_MAX)
+    if (o->cli.since != INT64_MIN || o->cli.until != INT64_MAX)
         fprintf(out, "  period (event_time): %s .. %s (end excluded)\n",
-                o->since != INT64_MIN ? fg_time_format_iso(o->since, t1, sizeof(t1)) : "-",
-                o->until != INT64_MAX ? fg_time_format_iso(o->until, t2, sizeof(t2)) : "-");
+                o->cli.since != INT64_MIN ? fg_time_format_iso(o->cli.since, t1, sizeof(t1)) : "-",
+                o->cli.until != INT64_MAX ? fg_time_format_iso(o->cli.until, t2, sizeof(t2)) : "-");
     if (o->nignore) {
         fputs("  ignored rules:", out);
         for (size_t i = 0; i < o->nignore; i++)
@@ -851,7 +828,7 @@ static json_t *json_side(const struct cmp_side *s, const char *label)
                      "source", label, "lines", (json_int_t)s->lines, "alerts",
                      (json_int_t)s->n, "compared", (json_int_t)s->compared, "duplicates",
                      (json_int_t)s->dups, "withdrawn", (json_int_t)s->withdrawn,
-                     "retractions", (json_int_t)s->nretracts, "retractions_without_alert",
+                     "retractions", (json_int_t)s->retracts.n, "retractions_without_alert",
                      (json_int_t)s->unmatched_retracts, "ignored", (json_int_t)s->ignored,
                      "out_of_period", (json_int_t)s->out_of_period, "conflicts",
                      (json_int_t)s->conflicts, "conflict_lines", (json_int_t)s->conflict_lines,
@@ -909,12 +886,14 @@ static int print_json(FILE *out, const struct cmp *c, const struct cmp_opts *o,
     json_object_set_new(root, "a", json_side(&c->side[0], labels[0]));
     json_object_set_new(root, "b", json_side(&c->side[1], labels[1]));
     filt = json_object();
-    json_object_set_new(filt, "since", o->since != INT64_MIN
-                                           ? json_string(fg_time_format_iso(o->since, t, sizeof(t)))
-                                           : json_null());
-    json_object_set_new(filt, "until", o->until != INT64_MAX
-                                           ? json_string(fg_time_format_iso(o->until, t, sizeof(t)))
-                                           : json_null());
+    json_object_set_new(filt, "since",
+                        o->cli.since != INT64_MIN
+                            ? json_string(fg_time_format_iso(o->cli.since, t, sizeof(t)))
+                            : json_null());
+    json_object_set_new(filt, "until",
+                        o->cli.until != INT64_MAX
+                            ? json_string(fg_time_format_iso(o->cli.until, t, sizeof(t)))
+                            : json_null());
     arr = json_array();
     for (size_t i = 0; i < o->nignore; i++)
         json_array_append_new(arr, json_string(o->ignore[i]));
@@ -972,19 +951,13 @@ static int parse_opts(int argc, char **argv, struct cmp_opts *o)
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         int has_val = i + 1 < argc;
+        int r = fg_alert_cli_arg(&o->cli, "compare", 1, argc, argv, &i);
 
-        if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && has_val) {
-            o->config = argv[++i];
-        } else if (strcmp(a, "--set") == 0 && has_val) {
-            o->sets = fg_realloc(o->sets, (o->nsets + 1) * sizeof(*o->sets));
-            o->sets[o->nsets++] = argv[++i];
-        } else if ((strcmp(a, "--since") == 0 || strcmp(a, "--until") == 0) && has_val) {
-            int64_t *t = a[2] == 's' ? &o->since : &o->until;
-            if (fg_alert_parse_time_arg(argv[++i], t)) {
-                fprintf(stderr, "fundguard compare: %s: not a datetime: '%s'\n", a, argv[i]);
-                return -1;
-            }
-        } else if (strcmp(a, "--ignore-rule") == 0 && has_val) {
+        if (r < 0)
+            return -1;
+        if (r > 0)
+            continue;
+        if (strcmp(a, "--ignore-rule") == 0 && has_val) {
             o->ignore = fg_realloc(o->ignore, (o->nignore + 1) * sizeof(*o->ignore));
             o->ignore[o->nignore++] = argv[++i];
         } else if (strcmp(a, "--by") == 0 && has_val) {
@@ -1023,10 +996,8 @@ static int parse_opts(int argc, char **argv, struct cmp_opts *o)
         fprintf(stderr, "fundguard compare: only one source can be stdin\n");
         return -1;
     }
-    if (o->since >= o->until) {
-        fprintf(stderr, "fundguard compare: --since must be before --until\n");
+    if (fg_alert_cli_check(&o->cli, "compare"))
         return -1;
-    }
     return 0;
 }
 
@@ -1037,7 +1008,7 @@ static int run_compare(struct cmp *c, const struct cmp_opts *o)
     int code = FG_EXIT_OK;
 
     if (fg_alert_source_is_kafka(o->spec[0]) || fg_alert_source_is_kafka(o->spec[1])) {
-        cfg = fg_alert_config_open(o->config, o->sets, o->nsets, "compare");
+        cfg = fg_alert_cli_config(&o->cli, "compare");
         if (!cfg)
             return FG_EXIT_CONFIG;
     }
@@ -1079,8 +1050,7 @@ static int run_compare(struct cmp *c, const struct cmp_opts *o)
 
 int fg_cmd_compare(int argc, char **argv)
 {
-    struct cmp_opts o = {.config = "config/fundguard.json", .since = INT64_MIN,
-                         .until = INT64_MAX, .by_rule = 1, .by_inst = 1,
+    struct cmp_opts o = {.cli = FG_ALERT_CLI_INIT, .by_rule = 1, .by_inst = 1,
                          .top = CMP_TOP_DEFAULT};
     struct cmp c;
     int code;
@@ -1088,7 +1058,7 @@ int fg_cmd_compare(int argc, char **argv)
     if (argc == 1 && (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0))
         return usage_compare(stdout);
     if (parse_opts(argc, argv, &o)) {
-        free(o.sets);
+        fg_alert_cli_fini(&o.cli);
         free(o.ignore);
         return usage_compare(stderr);
     }
@@ -1106,7 +1076,7 @@ int fg_cmd_compare(int argc, char **argv)
     table_fini(&c.insts);
     side_fini(&c.side[0]);
     side_fini(&c.side[1]);
-    free(o.sets);
+    fg_alert_cli_fini(&o.cli);
     free(o.ignore);
     return code;
 }

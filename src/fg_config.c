@@ -310,7 +310,7 @@ int fg_config_set(struct fg_config *cfg, const char *assignment, char *err,
 static const char *const section_keys[][12] = {
     {"kafka", "bootstrap_servers", "group_id", "topics", "consumer", "producer", "batch_size",
      "batch_ms", "idle_partition_ms", "align_seconds", "sasl_password_file", NULL},
-    {"redis", "host", "port", "unix_socket", "password_file", "db", NULL},
+    {"redis", "host", "port", "unix_socket", "username", "password_file", "db", NULL},
     {"state", "backend", "lateness_seconds", "event_dedup_days", "retry_seconds", NULL},
     {"metrics", "listen", "interval_seconds", NULL},
     {"rules", "pack", "strict", NULL},

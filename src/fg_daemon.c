@@ -428,12 +428,9 @@ static rd_kafka_t *make_client(struct daemon *d, rd_kafka_type_t type)
      * of a partition marks it idle (complete days). */
     static const char *const consumer_fixed[] = {
         "enable.auto.offset.store", "false", "enable.partition.eof", "true", NULL};
-    static const char *const producer_defaults[] = {
-        "linger.ms", "5", "message.timeout.ms", "30000", NULL};
-    static const char *const producer_fixed[] = {"enable.idempotence", "true", NULL};
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     const char *group;
-    char err[512] = "", errstr[512];
+    char err[512] = "";
     int consumer = type == RD_KAFKA_CONSUMER;
     rd_kafka_t *rk;
 
@@ -442,11 +439,12 @@ static rd_kafka_t *make_client(struct daemon *d, rd_kafka_type_t type)
         goto fail;
     rd_kafka_conf_set_opaque(conf, d);
     if ((consumer && fg_kafka_set(conf, "group.id", group, err, sizeof(err))) ||
-        fg_kafka_set_all(conf, consumer ? consumer_defaults : producer_defaults, err,
+        fg_kafka_set_all(conf, consumer ? consumer_defaults : fg_kafka_producer_defaults, err,
                          sizeof(err)) ||
         fg_kafka_conf(d->app.cfg, conf, consumer ? "consumer" : "producer", 0, err,
                       sizeof(err)) ||
-        fg_kafka_set_all(conf, consumer ? consumer_fixed : producer_fixed, err, sizeof(err)))
+        fg_kafka_set_all(conf, consumer ? consumer_fixed : fg_kafka_producer_fixed, err,
+                         sizeof(err)))
         goto fail;
     if (consumer) {
         rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
@@ -454,15 +452,13 @@ static rd_kafka_t *make_client(struct daemon *d, rd_kafka_type_t type)
     } else {
         rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
     }
-    rk = rd_kafka_new(type, conf, errstr, sizeof(errstr));
-    if (!rk) {
-        fprintf(stderr, "fundguard: cannot create kafka client: %s\n", errstr);
-        goto fail;
-    }
-    return rk;   /* rd_kafka_new took the conf */
-fail:
-    if (err[0])
+    rk = fg_kafka_new(type, conf, d->app.cfg, consumer ? "consumer" : "producer", err,
+                      sizeof(err));   /* takes conf */
+    if (!rk)
         fprintf(stderr, "fundguard: config error: %s\n", err);
+    return rk;
+fail:
+    fprintf(stderr, "fundguard: config error: %s\n", err);
     rd_kafka_conf_destroy(conf);
     return NULL;
 }

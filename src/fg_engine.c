@@ -372,7 +372,8 @@ static void rec_str(struct fg_buf *b, const char *v)
 
 static void rec_num(struct fg_buf *b, int64_t v)
 {
-    fg_buf_printf(b, "%c%" PRId64, REC_SEP, v);
+    fg_buf_putc(b, REC_SEP);
+    fg_buf_put_i64(b, v);
 }
 
 void fg_ctx_defer(struct fg_ctx *ctx, size_t i, int64_t ready_day)

@@ -53,7 +53,7 @@ static int group_property(const char *k)
 static int pass_through(const struct fg_config *cfg, rd_kafka_conf_t *conf,
                         const char *section, int flags, char *err, size_t errlen)
 {
-    char path[64];
+    char path[64], key[320], why[512];
     const char *k;
     json_t *obj, *v;
 
@@ -81,8 +81,11 @@ static int pass_through(const struct fg_config *cfg, rd_kafka_conf_t *conf,
             snprintf(err, errlen, "%s.%s: expected a string, number or boolean", path, k);
             return -1;
         }
-        if (fg_kafka_set(conf, k, val, err, errlen))
+        if (rd_kafka_conf_set(conf, k, val, why, sizeof(why)) != RD_KAFKA_CONF_OK) {
+            snprintf(key, sizeof(key), "%s.%s", path, k);
+            fg_config_error(cfg, key, err, errlen, "%s", why);
             return -1;
+        }
     }
     return 0;
 }
@@ -99,7 +102,7 @@ static int sasl_password(const struct fg_config *cfg, rd_kafka_conf_t *conf, cha
     if (!pw)
         return 0;
     bad = fg_kafka_set(conf, "sasl.password", pw, err, errlen);
-    fg_app_free_secret(pw);
+    fg_free_secret(pw);
     return bad;
 }
 
@@ -117,4 +120,35 @@ int fg_kafka_conf(const struct fg_config *cfg, rd_kafka_conf_t *conf, const char
         pass_through(cfg, conf, section, flags, err, errlen))
         return -1;
     return sasl_password(cfg, conf, err, errlen);
+}
+
+const char *const fg_kafka_producer_defaults[] = {"linger.ms", "5", "message.timeout.ms",
+                                                  "30000", NULL};
+const char *const fg_kafka_producer_fixed[] = {"enable.idempotence", "true", NULL};
+
+rd_kafka_t *fg_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf,
+                         const struct fg_config *cfg, const char *section, char *err,
+                         size_t errlen)
+{
+    char why[512], path[64], key[320];
+    rd_kafka_t *rk = rd_kafka_new(type, conf, why, sizeof(why));
+    size_t n = strcspn(why, " :");
+    json_t *obj;
+
+    if (rk)
+        return rk;   /* it took conf */
+    rd_kafka_conf_destroy(conf);
+    /* "ssl.ca.location failed: ...": name the config key that set it. */
+    snprintf(path, sizeof(path), "kafka.%s", section);
+    obj = cfg ? fg_config_get(cfg, path) : NULL;
+    if (n < 128 && json_is_object(obj)) {
+        snprintf(key, sizeof(key), "%.*s", (int)n, why);
+        if (json_object_get(obj, key)) {
+            snprintf(key, sizeof(key), "%s.%.*s", path, (int)n, why);
+            fg_config_error(cfg, key, err, errlen, "cannot create a kafka %s: %s", section, why);
+            return NULL;
+        }
+    }
+    snprintf(err, errlen, "cannot create a kafka %s: %s", section, why);
+    return NULL;
 }

@@ -36,4 +36,20 @@ int fg_kafka_set_all(rd_kafka_conf_t *conf, const char *const *kv, char *err, si
 int fg_kafka_conf(const struct fg_config *cfg, rd_kafka_conf_t *conf, const char *section,
                   int flags, char *err, size_t errlen);
 
+/* A producer's defaults (set before fg_kafka_conf: short linger, 30 s to
+ * deliver) and what the config must not change (after: idempotence, so a
+ * retried send is not written twice). NULL-terminated key, value pairs. */
+extern const char *const fg_kafka_producer_defaults[];
+extern const char *const fg_kafka_producer_fixed[];
+
+/**
+ * rd_kafka_new, which takes conf in every case. On failure returns NULL
+ * and err reads "cannot create a kafka SECTION: why", as a config error
+ * naming file, line and key when the property at fault came from
+ * kafka.<section>.* (section "consumer" or "producer"; cfg may be NULL).
+ */
+rd_kafka_t *fg_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf,
+                         const struct fg_config *cfg, const char *section, char *err,
+                         size_t errlen);
+
 #endif

@@ -24,7 +24,7 @@ int fg_privacy_load_key(const struct fg_config *cfg, char **key, char *err, size
     if (fg_app_config_secret(cfg, "privacy.psn_hmac_key_file", key, err, errlen))
         return -1;
     if (*key && strlen(*key) < FG_PSN_KEY_MIN) {
-        fg_app_free_secret(*key);
+        fg_free_secret(*key);
         *key = NULL;
         fg_config_error(cfg, "privacy.psn_hmac_key_file", err, errlen,
                         "the key must be at least %d bytes", FG_PSN_KEY_MIN);
@@ -36,7 +36,7 @@ int fg_privacy_load_key(const struct fg_config *cfg, char **key, char *err, size
 void fg_privacy_set_key(char *key)
 {
     pthread_rwlock_wrlock(&g_lock);
-    fg_app_free_secret(g_key);
+    fg_free_secret(g_key);
     g_key = key;
     g_keylen = key ? strlen(key) : 0;
     pthread_rwlock_unlock(&g_lock);

@@ -85,12 +85,13 @@ struct deferred_op {
 struct redis_state {
     struct fg_state base;
     struct fg_redis_opts o;
-    char *host, *unix_socket, *password, *ns;
+    char *host, *unix_socket, *username, *password, *ns;
     struct fg_state *mem;            /* working set of the current batch */
     redisContext *c;
     int64_t watermark;
     int failed;                      /* a read failed inside the batch */
     double next_connect;             /* monotonic seconds */
+    char refused[256];               /* the server refused our credentials: why */
     double backoff;
     struct fg_wline **dl;            /* lines added or changed */
     struct fg_person **dlp;
@@ -137,7 +138,6 @@ static int command_ok(redisReply *rep)
 static int try_connect(struct redis_state *r)
 {
     struct timeval tv = {r->o.connect_timeout_ms / 1000, (r->o.connect_timeout_ms % 1000) * 1000};
-    redisReply *rep;
 
     if (r->c)
         return 0;
@@ -156,26 +156,35 @@ static int try_connect(struct redis_state *r)
         return -1;
     }
     redisSetTimeout(r->c, (struct timeval){5, 0});
-    if (r->password) {
-        rep = redisCommand(r->c, "AUTH %s", r->password);
+    /* AUTH (with the ACL user if any), SELECT, then a PING that tells
+     * whether the server lets us in at all (NOAUTH without a password). */
+    for (int step = 0; step < 3; step++) {
+        static const char *const names[] = {"AUTH", "SELECT", "PING"};
+        redisReply *rep = NULL;
+        if (step == 0 && r->password)
+            rep = r->username ? redisCommand(r->c, "AUTH %s %s", r->username, r->password)
+                              : redisCommand(r->c, "AUTH %s", r->password);
+        else if (step == 1 && r->o.db)
+            rep = redisCommand(r->c, "SELECT %d", r->o.db);
+        else if (step == 2)
+            rep = redisCommand(r->c, "PING");
+        else
+            continue;
         if (!command_ok(rep)) {
-            fg_log_error("msg=\"redis AUTH failed\" error=\"%s\"",
-                         rep ? rep->str : r->c->errstr);
+            const char *why = rep ? rep->str : r->c->errstr;
+            /* Wrong or missing credentials, or an ACL user without the
+             * rights: retrying will not help. */
+            if (rep && (strncmp(why, "WRONGPASS", 9) == 0 || strncmp(why, "NOAUTH", 6) == 0 ||
+                        strncmp(why, "NOPERM", 6) == 0 || step == 0))
+                snprintf(r->refused, sizeof(r->refused), "%s: %s", names[step], why);
+            fg_log_error("msg=\"redis refused %s\" error=\"%s\"", names[step], why);
             freeReplyObject(rep);
-            disconnect(r, "auth failed");
+            disconnect(r, "connection set-up failed");
             return -1;
         }
         freeReplyObject(rep);
     }
-    if (r->o.db) {
-        rep = redisCommand(r->c, "SELECT %d", r->o.db);
-        if (!command_ok(rep)) {
-            freeReplyObject(rep);
-            disconnect(r, "select failed");
-            return -1;
-        }
-        freeReplyObject(rep);
-    }
+    r->refused[0] = '\0';
     r->backoff = 0.1;
     fg_log_info("msg=\"redis connected\" target=%s%s%d ns=%s",
                 r->unix_socket ? r->unix_socket : r->host, r->unix_socket ? "" : ":",
@@ -183,10 +192,43 @@ static int try_connect(struct redis_state *r)
     return 0;
 }
 
-static void key_of(struct fg_buf *b, const struct redis_state *r, char kind, const char *psn)
+/* The writers below run for every line of every batch: no printf (hiredis
+ * formats an integer directive with vsnprintf; a %s costs a copy). */
+
+static const char *num(char buf[FG_FMT_INT_MAX + 1], int64_t v)
+{
+    fg_fmt_i64(buf, v);
+    return buf;
+}
+
+static void hex16(char buf[17], uint64_t v)
+{
+    static const char digits[] = "0123456789abcdef";
+
+    for (int i = 15; i >= 0; i--, v >>= 4)
+        buf[i] = digits[v & 15];
+    buf[16] = '\0';
+}
+
+/* A price histogram's field: "day:bucket". */
+static void hist_field(struct fg_buf *b, int64_t day, unsigned bucket)
 {
     fg_buf_reset(b);
-    fg_buf_printf(b, "fg:%s:%c:{%s}", r->ns, kind, psn);
+    fg_buf_put_i64(b, day);
+    fg_buf_putc(b, ':');
+    fg_buf_put_u64(b, bucket);
+}
+
+static void key_of(struct fg_buf *b, const struct redis_state *r, char kind, const char *psn)
+{
+    char k[4] = {':', kind, ':', '{'};
+
+    fg_buf_reset(b);
+    fg_buf_puts(b, "fg:");
+    fg_buf_puts(b, r->ns);
+    fg_buf_append(b, k, sizeof(k));
+    fg_buf_puts(b, psn);
+    fg_buf_putc(b, '}');
 }
 
 /* One sorted set per scope (partition), score = ready day; the scope is the
@@ -194,23 +236,40 @@ static void key_of(struct fg_buf *b, const struct redis_state *r, char kind, con
 static void queue_key(struct fg_buf *b, const struct redis_state *r, int scope)
 {
     fg_buf_reset(b);
-    fg_buf_printf(b, "fg:%s:Q:{p%d}", r->ns, scope);
+    fg_buf_puts(b, "fg:");
+    fg_buf_puts(b, r->ns);
+    fg_buf_puts(b, ":Q:{p");
+    fg_buf_put_i64(b, scope);
+    fg_buf_putc(b, '}');
 }
 
 static void field_of(struct fg_buf *b, const struct fg_wline *w)
 {
     fg_buf_reset(b);
-    fg_buf_printf(b, "%s" FS "%s" FS "%s", w->fixmedins_code, w->mdtrt_id, w->feedetl_sn);
+    fg_buf_puts(b, w->fixmedins_code);
+    fg_buf_putc(b, '\x1f');
+    fg_buf_puts(b, w->mdtrt_id);
+    fg_buf_putc(b, '\x1f');
+    fg_buf_puts(b, w->feedetl_sn);
 }
 
 static void value_of(struct fg_buf *b, const struct fg_wline *w)
 {
+    const int64_t nums[] = {w->fee_time, w->pric, w->cnt, w->net_cnt, w->inscp, w->expire_at};
+
     fg_buf_reset(b);
-    fg_buf_printf(b,
-                  "1" FS "%" PRIu64 FS "%" PRId64 FS "%" PRId64 FS "%" PRId64 FS "%" PRId64 FS
-                  "%" PRId64 FS "%" PRId64 FS "%" PRIu32 FS "%s" FS "%s",
-                  w->seq, w->fee_time, w->pric, w->cnt, w->net_cnt, w->inscp, w->expire_at,
-                  w->flags, w->code, w->setl_id);
+    fg_buf_puts(b, "1" FS);
+    fg_buf_put_u64(b, w->seq);
+    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+        fg_buf_putc(b, '\x1f');
+        fg_buf_put_i64(b, nums[i]);
+    }
+    fg_buf_putc(b, '\x1f');
+    fg_buf_put_u64(b, w->flags);
+    fg_buf_putc(b, '\x1f');
+    fg_buf_puts(b, w->code);
+    fg_buf_putc(b, '\x1f');
+    fg_buf_puts(b, w->setl_id);
 }
 
 /* Split s (len n) on FS into at most max parts (pointers into a copy). */
@@ -720,6 +779,7 @@ static int rs_commit(struct fg_state *st)
     struct fg_person **touched = NULL;
     size_t nt = 0, capt = 0, sent = 0;
     int64_t cut = r->watermark - r->o.lateness;
+    char n1[FG_FMT_INT_MAX + 1], dedup_ttl[FG_FMT_INT_MAX + 1];
     double t0;
     int rc = 0;
 
@@ -734,6 +794,7 @@ static int rs_commit(struct fg_state *st)
     fg_buf_init(&key);
     fg_buf_init(&field);
     fg_buf_init(&val);
+    num(dedup_ttl, r->o.dedup_seconds + r->o.lateness + FG_DAY);
     redisAppendCommand(r->c, "MULTI");
     sent++;
     for (size_t i = 0; i < r->ndl; i++) {
@@ -756,8 +817,8 @@ static int rs_commit(struct fg_state *st)
         char member[17];
         key_of(&key, r, r->ds[i].which == FG_SEEN_EVENTS ? 'E' : 'A',
                fg_person_psn(r->ds[i].p));
-        snprintf(member, sizeof(member), "%016" PRIx64, r->ds[i].key);
-        redisAppendCommand(r->c, "ZADD %b %" PRId64 " %s", key.data, key.len, r->ds[i].exp,
+        hex16(member, r->ds[i].key);
+        redisAppendCommand(r->c, "ZADD %b %s %s", key.data, key.len, num(n1, r->ds[i].exp),
                            member);
         sent++;
         add_person(&touched, &nt, &capt, r->ds[i].p);
@@ -772,17 +833,16 @@ static int rs_commit(struct fg_state *st)
             if (win[j]->expire_at - win[j]->fee_time > keep)
                 keep = win[j]->expire_at - win[j]->fee_time;
         key_of(&key, r, 'L', fg_person_psn(touched[i]));
-        redisAppendCommand(r->c, "HSET %b #wm %" PRId64, key.data, key.len,
-                           fg_person_watermark(touched[i]));
-        redisAppendCommand(r->c, "EXPIRE %b %" PRId64, key.data, key.len,
-                           keep + r->o.lateness + FG_DAY);
+        redisAppendCommand(r->c, "HSET %b #wm %s", key.data, key.len,
+                           num(n1, fg_person_watermark(touched[i])));
+        redisAppendCommand(r->c, "EXPIRE %b %s", key.data, key.len,
+                           num(n1, keep + r->o.lateness + FG_DAY));
         sent++;
         for (int k = 0; k < 2; k++) {
             key_of(&key, r, k ? 'A' : 'E', fg_person_psn(touched[i]));
-            redisAppendCommand(r->c, "ZREMRANGEBYSCORE %b -inf (%" PRId64, key.data, key.len,
-                               cut);
-            redisAppendCommand(r->c, "EXPIRE %b %" PRId64, key.data, key.len,
-                               r->o.dedup_seconds + r->o.lateness + FG_DAY);
+            redisAppendCommand(r->c, "ZREMRANGEBYSCORE %b -inf (%s", key.data, key.len,
+                               num(n1, cut));
+            redisAppendCommand(r->c, "EXPIRE %b %s", key.data, key.len, dedup_ttl);
         }
         sent += 5;
     }
@@ -803,19 +863,15 @@ static int rs_commit(struct fg_state *st)
                 continue;
             for (j = i; j < h->n; j++)
                 same += h->day[j] == h->day[i] && h->bucket[j] == h->bucket[i];
-            fg_buf_reset(&field);
-            fg_buf_printf(&field, "%" PRId64 ":%u", h->day[i], h->bucket[i]);
-            /* hiredis knows no %zu: pass the count as a string. */
-            char num[24];
-            snprintf(num, sizeof(num), "%zu", same);
+            hist_field(&field, h->day[i], h->bucket[i]);
             redisAppendCommand(r->c, "HINCRBY %b %b %s", key.data, key.len, field.data,
-                               field.len, num);
+                               field.len, num(n1, (int64_t)same));
             sent++;
             if (h->day[i] > newest)
                 newest = h->day[i];
         }
-        redisAppendCommand(r->c, "EXPIRE %b %" PRId64, key.data, key.len,
-                           (h->keep_days + 2) * FG_DAY);
+        redisAppendCommand(r->c, "EXPIRE %b %s", key.data, key.len,
+                           num(n1, (h->keep_days + 2) * FG_DAY));
         sent++;
         /* Days the statistic no longer reads go: judged from the swept
          * watermark (which waits for lagging partitions), not from this
@@ -824,8 +880,7 @@ static int rs_commit(struct fg_state *st)
             newest = fg_cst_day(r->watermark - r->o.lateness);
         for (size_t k = 0; g && k < g->n; k++)
             if (g->day[k] < newest - h->keep_days - 1) {
-                fg_buf_reset(&field);
-                fg_buf_printf(&field, "%" PRId64 ":%u", g->day[k], g->bucket[k]);
+                hist_field(&field, g->day[k], g->bucket[k]);
                 redisAppendCommand(r->c, "HDEL %b %b", key.data, key.len, field.data,
                                    field.len);
                 sent++;
@@ -836,8 +891,7 @@ static int rs_commit(struct fg_state *st)
         key_of(&key, r, 'R', a->psn);
         if (a->val) {
             redisAppendCommand(r->c, "HSET %b %s %s", key.data, key.len, a->jr_id, a->val);
-            redisAppendCommand(r->c, "EXPIRE %b %" PRId64, key.data, key.len,
-                               r->o.dedup_seconds + r->o.lateness + FG_DAY);
+            redisAppendCommand(r->c, "EXPIRE %b %s", key.data, key.len, dedup_ttl);
             sent += 2;
         } else {
             redisAppendCommand(r->c, "HDEL %b %s", key.data, key.len, a->jr_id);
@@ -847,10 +901,9 @@ static int rs_commit(struct fg_state *st)
     for (size_t i = 0; i < r->ndq_add; i++) {
         struct deferred_op *q = &r->dq_add[i];
         queue_key(&key, r, q->scope);
-        redisAppendCommand(r->c, "ZADD %b %" PRId64 " %b", key.data, key.len, q->ready,
+        redisAppendCommand(r->c, "ZADD %b %s %b", key.data, key.len, num(n1, q->ready),
                            q->rec, q->len);
-        redisAppendCommand(r->c, "EXPIRE %b %" PRId64, key.data, key.len,
-                           r->o.dedup_seconds + r->o.lateness + FG_DAY);
+        redisAppendCommand(r->c, "EXPIRE %b %s", key.data, key.len, dedup_ttl);
         sent += 2;
     }
     for (size_t i = 0; i < r->ndq_take; i++) {
@@ -911,7 +964,9 @@ static void rs_alert_keep(struct fg_state *st, struct fg_person *p, const char *
 
     r->mem->ops->alert_keep(r->mem, p, jr_id, rec, expire_at);
     fg_buf_init(&v);
-    fg_buf_printf(&v, "%" PRId64 "\x1e%s", expire_at, rec);
+    fg_buf_put_i64(&v, expire_at);
+    fg_buf_putc(&v, '\x1e');
+    fg_buf_puts(&v, rec);
     dirty_alert(r, p, jr_id, v.data);   /* takes the buffer */
 }
 
@@ -1061,7 +1116,8 @@ static void rs_destroy(struct fg_state *st)
     free(r->da);
     free(r->host);
     free(r->unix_socket);
-    free(r->password);
+    fg_free_secret(r->password);
+    free(r->username);
     free(r->ns);
     free(r);
 }
@@ -1109,6 +1165,7 @@ struct fg_state *fg_state_redis_new(const struct fg_redis_opts *o, char *err, si
     r->host = o->host ? fg_strdup(o->host) : NULL;
     r->unix_socket = o->unix_socket && *o->unix_socket ? fg_strdup(o->unix_socket) : NULL;
     r->password = o->password ? fg_strdup(o->password) : NULL;
+    r->username = o->username ? fg_strdup(o->username) : NULL;
     r->ns = fg_strdup(o->ns);
     if (r->o.connect_timeout_ms <= 0)
         r->o.connect_timeout_ms = 2000;
@@ -1124,6 +1181,13 @@ struct fg_state *fg_state_redis_new(const struct fg_redis_opts *o, char *err, si
 int fg_state_redis_connected(const struct fg_state *st)
 {
     return ((const struct redis_state *)st)->c != NULL;
+}
+
+const char *fg_state_redis_refused(const struct fg_state *st)
+{
+    const struct redis_state *r = (const struct redis_state *)st;
+
+    return r->refused[0] ? r->refused : NULL;
 }
 
 int fg_state_redis_drop_namespace(struct fg_state *st)

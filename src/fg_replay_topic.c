@@ -127,33 +127,29 @@ static rd_kafka_t *make_client(struct topic_replay *t, rd_kafka_type_t type)
         "group.id", t->group, "enable.auto.commit", "false",
         "enable.auto.offset.store", "false", "auto.offset.reset", "error",
         "enable.partition.eof", "true", NULL};
-    static const char *const producer_defaults[] = {
-        "linger.ms", "5", "message.timeout.ms", "30000", NULL};
-    static const char *const producer_fixed[] = {"enable.idempotence", "true", NULL};
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    char err[512] = "", errstr[512];
+    char err[512] = "";
     int consumer = type == RD_KAFKA_CONSUMER;
     rd_kafka_t *rk;
 
     rd_kafka_conf_set_opaque(conf, t);
     if (fg_kafka_set(conf, "client.id", consumer ? "fundguard-replay" : "fundguard-replay-alerts",
                      err, sizeof(err)) ||
-        (!consumer && fg_kafka_set_all(conf, producer_defaults, err, sizeof(err))) ||
+        (!consumer && fg_kafka_set_all(conf, fg_kafka_producer_defaults, err, sizeof(err))) ||
         fg_kafka_conf(t->rp->app.cfg, conf, consumer ? "consumer" : "producer",
                       FG_KAFKA_OWN_GROUP, err, sizeof(err)) ||
-        fg_kafka_set_all(conf, consumer ? consumer_fixed : producer_fixed, err, sizeof(err)))
+        fg_kafka_set_all(conf, consumer ? consumer_fixed : fg_kafka_producer_fixed, err,
+                         sizeof(err)))
         goto fail;
     if (!consumer)
         rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
-    rk = rd_kafka_new(type, conf, errstr, sizeof(errstr));
-    if (!rk) {
-        fprintf(stderr, "fundguard: cannot create kafka client: %s\n", errstr);
-        goto fail;
-    }
-    return rk;   /* rd_kafka_new took the conf */
-fail:
-    if (err[0])
+    rk = fg_kafka_new(type, conf, t->rp->app.cfg, consumer ? "consumer" : "producer", err,
+                      sizeof(err));   /* takes conf */
+    if (!rk)
         fprintf(stderr, "fundguard: config error: %s\n", err);
+    return rk;
+fail:
+    fprintf(stderr, "fundguard: config error: %s\n", err);
     rd_kafka_conf_destroy(conf);
     return NULL;
 }

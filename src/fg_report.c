@@ -47,9 +47,7 @@
 struct rp_opts {
     const char **inputs;         /* array owned, strings borrowed from argv */
     size_t ninputs;
-    const char *config;          /* borrowed; for kafka:TOPIC inputs */
-    char **sets;                 /* array owned, strings borrowed from argv */
-    size_t nsets;
+    struct fg_alert_cli cli;     /* -c, --set: for kafka:TOPIC inputs */
     const char *html;            /* borrowed from argv; NULL = no HTML */
     const char *csv_dir;         /* borrowed from argv; NULL = no CSV */
     const char *title;           /* borrowed from argv or static */
@@ -93,12 +91,10 @@ struct rp {
     struct fg_map alert_idx;     /* jr_id -> struct rp_alert (keys borrowed) */
     struct rp_alert **alerts;    /* owned, input order */
     size_t nalerts, capalerts;
-    struct fg_map retract_idx;   /* jr_id -> its string in retracts[] */
-    char **retracts;             /* owned strings, distinct jr_ids */
-    size_t nretracts, capretracts;
+    struct fg_retract_set retracts;
     struct rp_group total;       /* key and name stay NULL */
     uint64_t lines, blank, bad;
-    uint64_t dup_alerts, dup_retracts, unmatched_retracts;
+    uint64_t dup_alerts, unmatched_retracts;
     int64_t min_epoch, max_epoch;
 };
 
@@ -147,7 +143,7 @@ static void rp_init(struct rp *rp)
     table_init(&rp->days);
     table_init(&rp->packs);
     fg_map_init(&rp->alert_idx);
-    fg_map_init(&rp->retract_idx);
+    fg_retract_set_init(&rp->retracts);
     rp->min_epoch = INT64_MAX;
     rp->max_epoch = INT64_MIN;
 }
@@ -159,11 +155,8 @@ static void rp_fini(struct rp *rp)
         free(rp->alerts[i]);
     }
     free(rp->alerts);
-    for (size_t i = 0; i < rp->nretracts; i++)
-        free(rp->retracts[i]);
-    free(rp->retracts);
+    fg_retract_set_fini(&rp->retracts);
     fg_map_fini(&rp->alert_idx);
-    fg_map_fini(&rp->retract_idx);
     table_fini(&rp->rules);
     table_fini(&rp->insts);
     table_fini(&rp->days);
@@ -171,21 +164,6 @@ static void rp_fini(struct rp *rp)
 }
 
 /* ---- parsing one line ---- */
-
-static void add_retract(struct rp *rp, const char *jr_id)
-{
-    size_t klen = strlen(jr_id);
-    char *copy;
-
-    if (fg_map_get(&rp->retract_idx, jr_id, klen)) {
-        rp->dup_retracts++;
-        return;
-    }
-    copy = fg_strndup(jr_id, klen);
-    FG_VEC_GROW(rp->retracts, rp->nretracts, rp->capretracts, 16);
-    rp->retracts[rp->nretracts++] = copy;   /* owned by rp from here */
-    fg_map_put(&rp->retract_idx, copy, klen, copy);
-}
 
 /* Keep a parsed ALERT unless its jr_id was seen already. Borrows rec. */
 static void add_alert(struct rp *rp, const struct fg_alert_rec *rec)
@@ -226,7 +204,7 @@ static int parse_line(struct rp *rp, const char *line, size_t len, char *why, si
 
     if (rc == 0) {
         if (rec.retract)
-            add_retract(rp, rec.jr_id);
+            fg_retract_set_add(&rp->retracts, rec.jr_id);
         else
             add_alert(rp, &rec);
     }
@@ -358,8 +336,8 @@ static int rp_aggregate(struct rp *rp)
 {
     int created;
 
-    for (size_t i = 0; i < rp->nretracts; i++) {
-        const char *id = rp->retracts[i];
+    for (size_t i = 0; i < rp->retracts.n; i++) {
+        const char *id = rp->retracts.v[i];
         struct rp_alert *a = fg_map_get(&rp->alert_idx, id, strlen(id));
         if (a)
             a->withdrawn = 1;
@@ -1014,7 +992,7 @@ static void html_footer(struct fg_buf *b, const struct rp *rp)
                      "; blank lines: %" PRIu64 ". Withdrawn alerts (RETRACT) are excluded "
                      "from the counts and amounts and shown separately. Amounts are exact "
                      "sums of vola_amt.</p></footer>\n</body>\n</html>\n",
-                  rp->nalerts, rp->dup_retracts, rp->blank);
+                  rp->nalerts, rp->retracts.dups, rp->blank);
 }
 
 /* Build the whole report into b (initialised by the caller). */
@@ -1060,15 +1038,15 @@ static int parse_opts(int argc, char **argv, struct rp_opts *o)
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         int has_val = i + 1 < argc;
+        int r = fg_alert_cli_arg(&o->cli, "report", 0, argc, argv, &i);
 
+        if (r < 0)
+            return -1;
+        if (r > 0)
+            continue;
         if ((strcmp(a, "--input") == 0 || strcmp(a, "-i") == 0) && has_val) {
             o->inputs = fg_realloc(o->inputs, (o->ninputs + 1) * sizeof(*o->inputs));
             o->inputs[o->ninputs++] = argv[++i];
-        } else if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && has_val) {
-            o->config = argv[++i];
-        } else if (strcmp(a, "--set") == 0 && has_val) {
-            o->sets = fg_realloc(o->sets, (o->nsets + 1) * sizeof(*o->sets));
-            o->sets[o->nsets++] = argv[++i];
         } else if (strcmp(a, "--html") == 0 && has_val) {
             o->html = argv[++i];
         } else if (strcmp(a, "--csv-dir") == 0 && has_val) {
@@ -1118,7 +1096,7 @@ static int run_report(const struct rp_opts *o)
     /* The config is read only for Kafka inputs: files need none. */
     for (size_t i = 0; i < o->ninputs && !cfg; i++) {
         if (fg_alert_source_is_kafka(o->inputs[i])) {
-            cfg = fg_alert_config_open(o->config, o->sets, o->nsets, "report");
+            cfg = fg_alert_cli_config(&o->cli, "report");
             if (!cfg) {
                 code = FG_EXIT_CONFIG;
                 goto out;
@@ -1155,8 +1133,8 @@ out:
 
 int fg_cmd_report(int argc, char **argv)
 {
-    struct rp_opts o = {.title = RP_DEFAULT_TITLE, .top = RP_TOP_DEFAULT,
-                        .config = "config/fundguard.json"};
+    struct rp_opts o = {.cli = FG_ALERT_CLI_INIT, .title = RP_DEFAULT_TITLE,
+                        .top = RP_TOP_DEFAULT};
     int code;
 
     if (argc == 1 && (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0)) {
@@ -1164,7 +1142,7 @@ int fg_cmd_report(int argc, char **argv)
     }
     if (parse_opts(argc, argv, &o)) {
         free(o.inputs);
-        free(o.sets);
+        fg_alert_cli_fini(&o.cli);
         return usage_report(stderr);
     }
     if (!o.ninputs) {
@@ -1174,6 +1152,6 @@ int fg_cmd_report(int argc, char **argv)
     }
     code = run_report(&o);
     free(o.inputs);
-    free(o.sets);
+    fg_alert_cli_fini(&o.cli);
     return code;
 }

@@ -109,6 +109,7 @@ struct fg_redis_opts {
     int port;
     const char *unix_socket;   /* wins over host/port when set */
     const char *password;      /* NULL: no AUTH */
+    const char *username;      /* ACL user (Redis 6+); NULL: AUTH password alone */
     int db;
     const char *ns;            /* "live" or "replay:<run_id>" */
     int64_t lateness;          /* seconds, as the engine's */
@@ -126,6 +127,9 @@ struct fg_state *fg_state_redis_new(const struct fg_redis_opts *o, char *err,
                                     size_t errlen);
 /** 1 when the Redis backend currently has a working connection. */
 int fg_state_redis_connected(const struct fg_state *st);
+/** Why the server refused the last connection's credentials (AUTH failed,
+ * NOAUTH, NOPERM), or NULL: a refusal that retrying will not cure. */
+const char *fg_state_redis_refused(const struct fg_state *st);
 /** Delete every key of the backend's namespace (SCAN + UNLINK). */
 int fg_state_redis_drop_namespace(struct fg_state *st);
 

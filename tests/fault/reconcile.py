@@ -61,12 +61,15 @@
 import base64
 import collections
 import json
+import os
 import random
 import re
 import socket
 import sys
 
-RUN_FIELDS = ("replay", "source", "detected_at")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import fgit  # noqa: E402  (the alert comparison is the integration tests')
+
 
 
 # ---------------------------------------------------------------- prepare
@@ -310,10 +313,6 @@ HDR = re.compile(rb"^fg\.reason=(.*),fg\.source\.topic=([^,]*),fg\.source\.parti
                  rb"fg\.source\.offset=(-?\d+)$")
 
 
-def strip(a):
-    return {k: v for k, v in a.items() if k not in RUN_FIELDS}
-
-
 def check(d, redis_port, lenient, strict_reasons=False):
     errors, known = [], []
 
@@ -457,62 +456,23 @@ def check(d, redis_port, lenient, strict_reasons=False):
         err("poison not in the dead-letter topic: %r (claims %s)" % (v[:80], where.get(v)))
     dl_dups = sum(c - 1 for c in dl_seen.values())
 
-    # the alerts topic
-    live = {}
-    delivered = dups = 0
+    # the alerts topic, against the replay
     outlier = []
-    with open(d + "/alerts.tsv", encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            line = line.rstrip("\n")
-            if not line:
-                continue
-            key, _, val = line.partition("\t")
-            delivered += 1
-            try:
-                a = json.loads(val)
-            except ValueError as e:
-                err("alert %d is not JSON: %s" % (n, e))
-                continue
-            j = (a.get("jr_id"), a.get("alert_type"))
-            if key != a.get("fixmedins_code"):
-                err("alert %s keyed %r, fixmedins_code %r" % (j[0], key, a.get("fixmedins_code")))
-            if a.get("replay") is not False or "detected_at" not in a:
-                err("alert %s: replay=%r detected_at=%r" % (j[0], a.get("replay"), a.get("detected_at")))
-            src = a.get("source") or {}
-            sv = at.get((src.get("partition"), src.get("offset")))
-            if src.get("topic") != "claims" or sv is None or sv not in where or \
-                    json.loads(sv).get("event_id") != a.get("event_id"):
-                err("alert %s: source %r is not its event %s" % (j[0], src, a.get("event_id")))
-            s = strip(a)
-            if j in live:
-                dups += 1
-                if live[j] != s:
-                    msg = "jr_id %s delivered with two different contents:\n  %s\n  %s" % (
-                        j[0], json.dumps(live[j], ensure_ascii=False, sort_keys=True),
-                        json.dumps(s, ensure_ascii=False, sort_keys=True))
-                    (outlier if lenient and s.get("rule_id") == "PRICE-OUTLIER" else errors).append(msg)
-            else:
-                live[j] = s
-    ref = {}
-    with open(d + "/replay.jsonl", encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                a = json.loads(line)
-                ref[(a["jr_id"], a.get("alert_type"))] = a
-    if not ref:
-        err("the replay gave no alerts: the comparison proves nothing")
 
     def note(rule, msg):
         (outlier if lenient and rule == "PRICE-OUTLIER" else errors).append(msg)
 
-    for j in sorted(set(ref) - set(live)):
-        note(ref[j]["rule_id"], "alert missing live: %s %s %s (event %s)" % (j[0], j[1], ref[j]["rule_id"], ref[j]["event_id"]))
-    for j in sorted(set(live) - set(ref)):
-        note(live[j].get("rule_id"), "alert extra live: %s %s %s (event %s)" % (j[0], j[1], live[j].get("rule_id"), live[j].get("event_id")))
-    for j in sorted(set(live) & set(ref)):
-        if live[j] != ref[j]:
-            diff = sorted(k for k in set(live[j]) | set(ref[j]) if live[j].get(k) != ref[j].get(k))
-            note(ref[j]["rule_id"], "alert differs from the replay's: %s %s fields %s" % (j[0], ref[j]["rule_id"], ",".join(diff)))
+    def own_event(a):
+        src = a.get("source") or {}
+        sv = at.get((src.get("partition"), src.get("offset")))
+        if sv is None or sv not in where or json.loads(sv).get("event_id") != a.get("event_id"):
+            err("alert %s: source %r is not its event %s" % (a.get("jr_id"), src, a.get("event_id")))
+
+    live, delivered, dups = fgit.read_live(d + "/alerts.tsv", errors, note, own_event)
+    ref = fgit.read_replay(d + "/replay.jsonl")
+    if not ref:
+        err("the replay gave no alerts: the comparison proves nothing")
+    fgit.diff_alerts(live, ref, note)
 
     faults = collections.Counter()
     try:

@@ -59,12 +59,16 @@ def strip(a):
     return {k: v for k, v in a.items() if k not in RUN_FIELDS}
 
 
-def compare(live_path, replay_path, strict):
-    errors = []
-    outlier_diffs = []
+def read_live(path, errors, conflict, check=None):
+    """The alerts topic as dumped by read_alerts (key TAB alert, a line).
+    Returns ({(jr_id, alert_type): alert without RUN_FIELDS}, delivered,
+    duplicates). Every alert must be keyed by its institution and carry
+    replay=false and a claims source; check(alert) may add its own
+    messages to errors. conflict(rule_id, message) hears of a jr_id
+    delivered with two contents."""
     live = {}
     total = dups = 0
-    with open(live_path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
             line = line.rstrip("\n")
             if not line:
@@ -76,45 +80,69 @@ def compare(live_path, replay_path, strict):
             except ValueError as e:
                 errors.append("alert %d is not JSON: %s" % (n, e))
                 continue
+            jr = a.get("jr_id")
             if key != a.get("fixmedins_code"):
-                errors.append("alert %s keyed %r, fixmedins_code %r" % (a.get("jr_id"), key, a.get("fixmedins_code")))
+                errors.append("alert %s keyed %r, fixmedins_code %r" % (jr, key, a.get("fixmedins_code")))
             for fld in RUN_FIELDS:
                 if fld not in a:
-                    errors.append("alert %s lacks %s" % (a.get("jr_id"), fld))
+                    errors.append("alert %s lacks %s" % (jr, fld))
             if a.get("replay") is not False:
-                errors.append("alert %s: replay=%r on the live topic" % (a.get("jr_id"), a.get("replay")))
+                errors.append("alert %s: replay=%r on the live topic" % (jr, a.get("replay")))
             src = a.get("source") or {}
             if src.get("topic") != "claims" or not isinstance(src.get("partition"), int) \
                     or not isinstance(src.get("offset"), int):
-                errors.append("alert %s: bad source %r" % (a.get("jr_id"), src))
+                errors.append("alert %s: bad source %r" % (jr, src))
+            if check:
+                check(a)
             s = strip(a)
-            j = a.get("jr_id")
+            j = (jr, a.get("alert_type"))
             if j in live:
                 dups += 1
                 if live[j] != s:
-                    (outlier_diffs if s.get("rule_id") == "PRICE-OUTLIER" else errors).append("jr_id %s delivered with two different contents:\n  %s\n  %s" % (
-                        j, json.dumps(live[j], ensure_ascii=False, sort_keys=True),
+                    conflict(s.get("rule_id"), "jr_id %s delivered with two different contents:\n  %s\n  %s" % (
+                        jr, json.dumps(live[j], ensure_ascii=False, sort_keys=True),
                         json.dumps(s, ensure_ascii=False, sort_keys=True)))
             else:
                 live[j] = s
+    return live, total, dups
+
+
+def read_replay(path):
+    """A replay's canonical alerts by (jr_id, alert_type)."""
     ref = {}
-    with open(replay_path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8") as f:
         for line in f:
             if line.strip():
                 a = json.loads(line)
-                ref[a["jr_id"]] = a
+                ref[(a["jr_id"], a.get("alert_type"))] = a
+    return ref
+
+
+def diff_alerts(live, ref, note):
+    """note(rule_id, message) for each alert missing live, extra live, or
+    live with other content than the replay's."""
+    def name(j, a):
+        return "%s %s %s (event %s)" % (j[0], j[1], a.get("rule_id"), a.get("event_id"))
+    for j in sorted(set(ref) - set(live)):
+        note(ref[j]["rule_id"], "missing live: " + name(j, ref[j]))
+    for j in sorted(set(live) - set(ref)):
+        note(live[j].get("rule_id"), "extra live: " + name(j, live[j]))
+    for j in sorted(set(live) & set(ref)):
+        if live[j] != ref[j]:
+            diff = sorted(k for k in set(live[j]) | set(ref[j]) if live[j].get(k) != ref[j].get(k))
+            note(ref[j]["rule_id"], "differs: %s %s fields %s" % (j[0], ref[j]["rule_id"], ",".join(diff)))
+
+
+def compare(live_path, replay_path, strict):
+    errors = []
+    outlier_diffs = []
 
     def note(rule, msg):
         (outlier_diffs if rule == "PRICE-OUTLIER" else errors).append(msg)
 
-    for j in sorted(set(ref) - set(live)):
-        note(ref[j]["rule_id"], "missing live: %s %s (event %s)" % (j, ref[j]["rule_id"], ref[j]["event_id"]))
-    for j in sorted(set(live) - set(ref)):
-        note(live[j].get("rule_id"), "extra live: %s %s (event %s)" % (j, live[j].get("rule_id"), live[j].get("event_id")))
-    for j in sorted(set(live) & set(ref)):
-        if live[j] != ref[j]:
-            diff = sorted(k for k in set(live[j]) | set(ref[j]) if live[j].get(k) != ref[j].get(k))
-            note(ref[j]["rule_id"], "differs: %s %s fields %s" % (j, ref[j]["rule_id"], ",".join(diff)))
+    live, total, dups = read_live(live_path, errors, note)
+    ref = read_replay(replay_path)
+    diff_alerts(live, ref, note)
     print("live alerts delivered: %d, distinct jr_id: %d, duplicates delivered: %d, replay alerts: %d"
           % (total, len(live), dups, len(ref)))
     for m in outlier_diffs:

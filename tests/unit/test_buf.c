@@ -3,6 +3,7 @@
  * test_buf.c: the byte buffer, JSON string escaping, base64 (RFC 4648) and
  * UTF-8 validation.
  */
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -420,6 +421,63 @@ static void test_utf8_exhaustive(void **state)
             }
 }
 
+/* The printf-free integer writers agree with printf at the edges and on
+ * a spread of values; fg_buf_printf is right whether the text fits the
+ * room left or needs the buffer grown, and keeps what was there. */
+static void test_integers_and_printf(void **state)
+{
+    static const int64_t edge[] = {0, 1, -1, 9, 10, -10, 99, 100, 1234567890123LL,
+                                   INT64_MAX, INT64_MIN, INT64_MIN + 1, INT64_MAX - 1};
+    char want[32], got[FG_FMT_INT_MAX + 1];
+    struct fg_buf b;
+    uint64_t x = 88172645463325252ULL;   /* xorshift64 */
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(edge) / sizeof(edge[0]); i++) {
+        snprintf(want, sizeof(want), "%" PRId64, edge[i]);
+        assert_int_equal(fg_fmt_i64(got, edge[i]), strlen(want));
+        assert_string_equal(got, want);
+    }
+    snprintf(want, sizeof(want), "%" PRIu64, UINT64_MAX);
+    assert_int_equal(fg_fmt_u64(got, UINT64_MAX), strlen(want));
+    assert_string_equal(got, want);
+    fg_buf_init(&b);
+    for (int i = 0; i < 2000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int64_t v = (int64_t)(x >> (i % 64));
+        if (i & 1)
+            v = -v;
+        snprintf(want, sizeof(want), "%" PRId64, v);
+        assert_int_equal(fg_fmt_i64(got, v), strlen(want));
+        assert_string_equal(got, want);
+        fg_buf_reset(&b);
+        fg_buf_puts(&b, "k=");
+        fg_buf_put_i64(&b, v);
+        fg_buf_putc(&b, ';');
+        fg_buf_put_u64(&b, x);
+        snprintf(want, sizeof(want), "k=%" PRId64 ";", v);
+        assert_int_equal(strncmp(b.data, want, strlen(want)), 0);
+        assert_int_equal(strtoull(b.data + strlen(want), NULL, 10), x);
+        assert_int_equal(b.len, strlen(b.data));
+    }
+    /* printf: fits, then does not fit the room left (a long %s) */
+    fg_buf_reset(&b);
+    fg_buf_printf(&b, "%s-%d", "ab", 7);
+    assert_string_equal(b.data, "ab-7");
+    {
+        char big[5000];
+        memset(big, 'x', sizeof(big) - 1);
+        big[sizeof(big) - 1] = '\0';
+        fg_buf_printf(&b, "[%s]%d", big, 42);
+        assert_int_equal(b.len, 4 + 1 + 4999 + 1 + 2);
+        assert_int_equal(strncmp(b.data, "ab-7[xxx", 8), 0);
+        assert_string_equal(b.data + b.len - 4, "x]42");
+    }
+    fg_buf_fini(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -431,6 +489,7 @@ int main(void)
         cmocka_unit_test(test_base64),
         cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_utf8_exhaustive),
+        cmocka_unit_test(test_integers_and_printf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
