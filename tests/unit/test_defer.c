@@ -185,29 +185,57 @@ static int64_t at_day(int64_t d)
     return fg_cst_day_start(d) + 86400;
 }
 
-static void test_deferred_waits_for_complete_days(void **unused)
+/* One engine over the outlier_fires fixture (few samples needed), with
+ * its alerts collected. */
+struct outlier_run {
+    struct fg_app app;
+    struct fg_claim *claims[16];
+    size_t n;
+    struct sink s;
+    struct fg_state *st;
+    struct fg_engine *e;
+    struct fg_alert_source src[16];
+};
+
+static void outlier_run_open(struct outlier_run *r)
 {
     char set0[] = "detectors.abnormal_pricing.outlier_min_samples=5";
     char *sets[] = {set0};
-    struct fg_app app;
-    struct fg_claim *claims[16];
-    struct sink s = {0};
-    struct fg_state *st = fg_state_memory_new();
     struct fg_engine_opts o = {.canonical = 1, .lateness = 86400, .event_dedup_days = 30,
-                               .out = collect, .out_opaque = &s};
+                               .out = collect};
+
+    memset(r, 0, sizeof(*r));
+    assert_int_equal(fg_app_open(&r->app, "config/fundguard.json", sets, 1, 1), FG_EXIT_OK);
+    r->n = load_claims("tests/fixtures/abnormal_pricing/outlier_fires/events.jsonl", r->claims,
+                       16);
+    r->st = fg_state_memory_new();
+    o.out_opaque = &r->s;
+    r->e = fg_engine_new(&r->app.ds, r->app.pack, r->st, &o);
+}
+
+static void outlier_run_close(struct outlier_run *r)
+{
+    sink_free(&r->s);
+    fg_engine_free(r->e);
+    fg_state_destroy(r->st);
+    for (size_t i = 0; i < r->n; i++)
+        fg_claim_free(r->claims[i]);
+    fg_app_close(&r->app);
+}
+
+static void test_deferred_waits_for_complete_days(void **unused)
+{
+    static struct outlier_run r;
     struct fg_engine *e;
-    struct fg_alert_source src[16];
     int scope = -1;
-    size_t n;
     int64_t high_day;
 
     (void)unused;
-    assert_int_equal(fg_app_open(&app, "config/fundguard.json", sets, 1, 1), FG_EXIT_OK);
-    n = load_claims("tests/fixtures/abnormal_pricing/outlier_fires/events.jsonl", claims, 16);
-    e = fg_engine_new(&app.ds, app.pack, st, &o);
-    for (size_t i = 0; i < n; i++)
-        src[i] = (struct fg_alert_source){.file = "t", .line = (long long)i + 1};
-    high_day = fg_cst_day(claims[n - 1]->event_time);   /* 06-12; baseline to 06-10 */
+    outlier_run_open(&r);
+    e = r.e;
+    for (size_t i = 0; i < r.n; i++)
+        r.src[i] = (struct fg_alert_source){.file = "t", .line = (long long)i + 1};
+    high_day = fg_cst_day(r.claims[r.n - 1]->event_time);   /* 06-12; baseline to 06-10 */
 
     /* Every partition idle at first (all complete), then events arrive:
      * progress goes back, and what is deferred from then on must still be
@@ -216,26 +244,20 @@ static void test_deferred_waits_for_complete_days(void **unused)
     assert_int_equal(fg_engine_process_batch(e, NULL, NULL, 0), 0);
     /* The slowest partition is still inside 06-10: 06-10 is not complete. */
     fg_engine_set_progress(e, at_day(high_day - 2), &scope, NULL, 1);
-    assert_int_equal(fg_engine_process_batch(e, claims, src, n), 0);
-    assert_int_equal(s.n, 0);
+    assert_int_equal(fg_engine_process_batch(e, r.claims, r.src, r.n), 0);
+    assert_int_equal(r.s.n, 0);
     /* Still not: nothing taken, nothing judged. */
     assert_int_equal(fg_engine_process_batch(e, NULL, NULL, 0), 0);
-    assert_int_equal(s.n, 0);
+    assert_int_equal(r.s.n, 0);
     /* 06-10 complete: the 06-12 line's baseline is ready; it fires once. */
     fg_engine_set_progress(e, at_day(high_day - 1), &scope, NULL, 1);
     assert_int_equal(fg_engine_process_batch(e, NULL, NULL, 0), 0);
-    assert_int_equal(s.n, 1);
-    assert_non_null(strstr(s.v[0], "\"PRICE-OUTLIER\""));
+    assert_int_equal(r.s.n, 1);
+    assert_non_null(strstr(r.s.v[0], "\"PRICE-OUTLIER\""));
     fg_engine_set_progress(e, FG_PROGRESS_IDLE, &scope, NULL, 1);
     assert_int_equal(fg_engine_process_batch(e, NULL, NULL, 0), 0);
-    assert_int_equal(s.n, 1);
-
-    sink_free(&s);
-    fg_engine_free(e);
-    fg_state_destroy(st);
-    for (size_t i = 0; i < n; i++)
-        fg_claim_free(claims[i]);
-    fg_app_close(&app);
+    assert_int_equal(r.s.n, 1);
+    outlier_run_close(&r);
 }
 
 /* A partition idle when the batch began (everything complete, every
@@ -247,46 +269,30 @@ static void test_deferred_waits_for_complete_days(void **unused)
  * PRICE-OUTLIER judgements stayed deferred for ever.) */
 static void test_deferred_after_idle_batch(void **unused)
 {
-    char set0[] = "detectors.abnormal_pricing.outlier_min_samples=5";
-    char *sets[] = {set0};
-    struct fg_app app;
-    struct fg_claim *claims[16];
-    struct sink s = {0};
-    struct fg_state *st = fg_state_memory_new();
-    struct fg_engine_opts o = {.canonical = 1, .lateness = 86400, .event_dedup_days = 30,
-                               .out = collect, .out_opaque = &s};
+    static struct outlier_run r;
     struct fg_engine *e;
-    struct fg_alert_source src[16];
     int scope = 0;
     int64_t idle = FG_PROGRESS_IDLE;
-    size_t n;
 
     (void)unused;
-    assert_int_equal(fg_app_open(&app, "config/fundguard.json", sets, 1, 1), FG_EXIT_OK);
-    n = load_claims("tests/fixtures/abnormal_pricing/outlier_fires/events.jsonl", claims, 16);
-    e = fg_engine_new(&app.ds, app.pack, st, &o);
-    for (size_t i = 0; i < n; i++)
-        src[i] = (struct fg_alert_source){.topic = "claims", .partition = 0,
-                                          .offset = (long long)i,
-                                          .progress = claims[0]->event_time};
+    outlier_run_open(&r);
+    e = r.e;
+    for (size_t i = 0; i < r.n; i++)
+        r.src[i] = (struct fg_alert_source){.topic = "claims", .partition = 0,
+                                            .offset = (long long)i,
+                                            .progress = r.claims[0]->event_time};
     fg_engine_set_progress(e, FG_PROGRESS_IDLE, &scope, &idle, 1);
     assert_int_equal(fg_engine_process_batch(e, NULL, NULL, 0), 0);
     fg_engine_set_progress(e, FG_PROGRESS_IDLE, &scope, &idle, 1);
-    assert_int_equal(fg_engine_process_batch(e, claims, src, n), 0);
+    assert_int_equal(fg_engine_process_batch(e, r.claims, r.src, r.n), 0);
     assert_true(fg_engine_stats(e)->deferred > 0);   /* the case under test */
-    assert_int_equal(s.n, 0);
+    assert_int_equal(r.s.n, 0);
     fg_engine_set_progress(e, FG_PROGRESS_IDLE, &scope, &idle, 1);
     assert_int_equal(fg_engine_process_batch(e, NULL, NULL, 0), 0);
     assert_int_equal(fg_engine_stats(e)->deferred_done, fg_engine_stats(e)->deferred);
-    assert_int_equal(s.n, 1);
-    assert_non_null(strstr(s.v[0], "\"PRICE-OUTLIER\""));
-
-    sink_free(&s);
-    fg_engine_free(e);
-    fg_state_destroy(st);
-    for (size_t i = 0; i < n; i++)
-        fg_claim_free(claims[i]);
-    fg_app_close(&app);
+    assert_int_equal(r.s.n, 1);
+    assert_non_null(strstr(r.s.v[0], "\"PRICE-OUTLIER\""));
+    outlier_run_close(&r);
 }
 
 int main(void)
