@@ -130,14 +130,15 @@ rd_kafka_t *fg_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf,
                          const struct fg_config *cfg, const char *section, char *err,
                          size_t errlen)
 {
-    char why[512], path[64], key[320];
+    char why[512] = "", path[64], key[320];
     rd_kafka_t *rk = rd_kafka_new(type, conf, why, sizeof(why));
-    size_t n = strcspn(why, " :");
+    size_t n;
     json_t *obj;
 
     if (rk)
         return rk;   /* it took conf */
-    rd_kafka_conf_destroy(conf);
+    rd_kafka_conf_destroy(conf);   /* on failure it stays ours */
+    n = strcspn(why, " :");
     /* "ssl.ca.location failed: ...": name the config key that set it. */
     snprintf(path, sizeof(path), "kafka.%s", section);
     obj = cfg ? fg_config_get(cfg, path) : NULL;

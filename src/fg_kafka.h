@@ -43,7 +43,7 @@ extern const char *const fg_kafka_producer_defaults[];
 extern const char *const fg_kafka_producer_fixed[];
 
 /**
- * rd_kafka_new, which takes conf in every case. On failure returns NULL
+ * rd_kafka_new; conf is taken (freed on failure too). On failure returns NULL
  * and err reads "cannot create a kafka SECTION: why", as a config error
  * naming file, line and key when the property at fault came from
  * kafka.<section>.* (section "consumer" or "producer"; cfg may be NULL).
