@@ -135,6 +135,27 @@ static int command_ok(redisReply *rep)
     return rep && rep->type != REDIS_REPLY_ERROR;
 }
 
+/* A connection set-up command's reply (freed here): 0 if accepted. Else
+ * logs it, disconnects and returns -1; a refusal that retrying will not
+ * cure (any AUTH error, WRONGPASS, NOAUTH, NOPERM) is kept in r->refused. */
+static int setup_reply(struct redis_state *r, const char *what, redisReply *rep)
+{
+    const char *why;
+
+    if (command_ok(rep)) {
+        freeReplyObject(rep);
+        return 0;
+    }
+    why = rep ? rep->str : r->c->errstr;
+    if (rep && (strcmp(what, "AUTH") == 0 || strncmp(why, "WRONGPASS", 9) == 0 ||
+                strncmp(why, "NOAUTH", 6) == 0 || strncmp(why, "NOPERM", 6) == 0))
+        snprintf(r->refused, sizeof(r->refused), "%s: %s", what, why);
+    fg_log_error("msg=\"redis refused %s\" error=\"%s\"", what, why);
+    freeReplyObject(rep);
+    disconnect(r, "connection set-up failed");
+    return -1;
+}
+
 static int try_connect(struct redis_state *r)
 {
     struct timeval tv = {r->o.connect_timeout_ms / 1000, (r->o.connect_timeout_ms % 1000) * 1000};
@@ -158,32 +179,15 @@ static int try_connect(struct redis_state *r)
     redisSetTimeout(r->c, (struct timeval){5, 0});
     /* AUTH (with the ACL user if any), SELECT, then a PING that tells
      * whether the server lets us in at all (NOAUTH without a password). */
-    for (int step = 0; step < 3; step++) {
-        static const char *const names[] = {"AUTH", "SELECT", "PING"};
-        redisReply *rep = NULL;
-        if (step == 0 && r->password)
-            rep = r->username ? redisCommand(r->c, "AUTH %s %s", r->username, r->password)
-                              : redisCommand(r->c, "AUTH %s", r->password);
-        else if (step == 1 && r->o.db)
-            rep = redisCommand(r->c, "SELECT %d", r->o.db);
-        else if (step == 2)
-            rep = redisCommand(r->c, "PING");
-        else
-            continue;
-        if (!command_ok(rep)) {
-            const char *why = rep ? rep->str : r->c->errstr;
-            /* Wrong or missing credentials, or an ACL user without the
-             * rights: retrying will not help. */
-            if (rep && (strncmp(why, "WRONGPASS", 9) == 0 || strncmp(why, "NOAUTH", 6) == 0 ||
-                        strncmp(why, "NOPERM", 6) == 0 || step == 0))
-                snprintf(r->refused, sizeof(r->refused), "%s: %s", names[step], why);
-            fg_log_error("msg=\"redis refused %s\" error=\"%s\"", names[step], why);
-            freeReplyObject(rep);
-            disconnect(r, "connection set-up failed");
-            return -1;
-        }
-        freeReplyObject(rep);
-    }
+    if (r->password &&
+        setup_reply(r, "AUTH", r->username
+                                   ? redisCommand(r->c, "AUTH %s %s", r->username, r->password)
+                                   : redisCommand(r->c, "AUTH %s", r->password)))
+        return -1;
+    if (r->o.db && setup_reply(r, "SELECT", redisCommand(r->c, "SELECT %d", r->o.db)))
+        return -1;
+    if (setup_reply(r, "PING", redisCommand(r->c, "PING")))
+        return -1;
     r->refused[0] = '\0';
     r->backoff = 0.1;
     fg_log_info("msg=\"redis connected\" target=%s%s%d ns=%s",
