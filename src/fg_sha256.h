@@ -39,6 +39,15 @@ char *fg_sha256_hex(const unsigned char d[FG_SHA256_LEN], char out[FG_SHA256_HEX
  */
 int fg_sha256_file(const char *path, unsigned char out[FG_SHA256_LEN], uint64_t *bytes);
 
+/**
+ * Which block function digests use: the CPU's SHA extensions when it has
+ * them (x86-64), else portable C; both give the same digests. use = 0
+ * forces the portable one, 1 the extensions if present, -1 only asks
+ * (tests and benchmarks; not thread-safe against running digests).
+ * Returns 1 when the extensions are in use.
+ */
+int fg_sha256_accelerated(int use);
+
 /** HMAC-SHA256 (RFC 2104) of msg under key: pseudonyms of psn_no. */
 void fg_hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen,
                     unsigned char out[FG_SHA256_LEN]);

@@ -6,7 +6,10 @@
  * 119, 120 bytes: the length field fits or spills into another block),
  * every way of splitting a message into update() calls, the file
  * digest helper, and HMAC-SHA256 against RFC 4231 (test cases 1, 2 and 6:
- * a short key, a text key, a key longer than the block).
+ * a short key, a text key, a key longer than the block). Every test runs
+ * twice: on the portable block function and on the CPU's SHA extensions
+ * (skipped where the CPU has none), and the two are compared on
+ * pseudo-random messages of every length up to a few blocks.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -156,15 +159,80 @@ static void test_hmac_rfc4231(void **state)
                "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 }
 
+/* The two block functions agree on every length from 0 to 1,100 bytes,
+ * fed in one update() and in uneven pieces (a partial block, then many
+ * whole blocks at once, then a tail). */
+static void test_native_equals_portable(void **state)
+{
+    unsigned char msg[1100], a[FG_SHA256_LEN], b[FG_SHA256_LEN];
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+
+    (void)state;
+    if (!fg_sha256_accelerated(1))
+        skip();
+    for (size_t i = 0; i < sizeof(msg); i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        msg[i] = (unsigned char)x;
+    }
+    for (size_t n = 0; n <= sizeof(msg); n++) {
+        struct fg_sha256 s;
+        size_t cut = n % 61;
+
+        fg_sha256_accelerated(0);
+        fg_sha256(msg, n, a);
+        fg_sha256_accelerated(1);
+        fg_sha256_init(&s);
+        fg_sha256_update(&s, msg, cut);
+        fg_sha256_update(&s, msg + cut, (n - cut) / 2);
+        fg_sha256_update(&s, msg + cut + (n - cut) / 2, n - cut - (n - cut) / 2);
+        fg_sha256_final(&s, b);
+        assert_memory_equal(a, b, FG_SHA256_LEN);
+    }
+}
+
+static int use_portable(void **state)
+{
+    (void)state;
+    assert_int_equal(fg_sha256_accelerated(0), 0);
+    return 0;
+}
+
+static int use_native(void **state)
+{
+    (void)state;
+    fg_sha256_accelerated(1);
+    return 0;
+}
+
+/* Each test on the native block function, skipped without it. */
+#define NATIVE(f)                                                                                  \
+    static void f##_native(void **state)                                                           \
+    {                                                                                              \
+        if (!fg_sha256_accelerated(-1))                                                            \
+            skip();                                                                                \
+        f(state);                                                                                  \
+    }
+NATIVE(test_fips_vectors)
+NATIVE(test_million_a)
+NATIVE(test_padding_boundaries)
+NATIVE(test_incremental)
+NATIVE(test_hmac_rfc4231)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fips_vectors),
-        cmocka_unit_test(test_million_a),
-        cmocka_unit_test(test_padding_boundaries),
-        cmocka_unit_test(test_incremental),
+        cmocka_unit_test_setup(test_fips_vectors, use_portable),
+        cmocka_unit_test_setup(test_million_a, use_portable),
+        cmocka_unit_test_setup(test_padding_boundaries, use_portable),
+        cmocka_unit_test_setup(test_incremental, use_portable),
+        cmocka_unit_test_setup(test_hmac_rfc4231, use_portable),
+        cmocka_unit_test_setup(test_fips_vectors_native, use_native),
+        cmocka_unit_test_setup(test_million_a_native, use_native),
+        cmocka_unit_test_setup(test_padding_boundaries_native, use_native),
+        cmocka_unit_test_setup(test_incremental_native, use_native),
+        cmocka_unit_test_setup(test_hmac_rfc4231_native, use_native),
         cmocka_unit_test(test_file),
-        cmocka_unit_test(test_hmac_rfc4231),
+        cmocka_unit_test(test_native_equals_portable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
