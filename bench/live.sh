@@ -15,7 +15,8 @@
 # PHASES (default "max rate"), PARTITIONS (claims topic,
 # default 64; the mock keeps at most 5 MiB per partition), FG_BENCH_SETS (more --set
 # options for the daemon, e.g. "kafka.batch_ms=20 kafka.batch_size=500"),
-# FG_BENCH_PERF=1 (profile the first daemon with perf while it consumes),
+# FG_BENCH_PERF=1 (profile the first daemon with perf while it consumes;
+# FG_BENCH_PERF=dwarf for call graphs through code without frame pointers),
 # FG_BENCH_VIOLATION_RATE (the generator's, default 0.02; more alerts make
 # the latency percentiles firmer).
 set -eu
@@ -89,7 +90,9 @@ run_phase() {   # run_phase NAME RATE
         # where the first daemon's time goes (perf record, call graphs)
         # shellcheck disable=SC2086
         first=$(echo $FGPIDS | cut -d' ' -f1)
-        perf record -q -F 499 -g -o "$tmp/perf.$1.data" -p "$first" 2>/dev/null &
+        cg=fp
+        [ "$FG_BENCH_PERF" = dwarf ] && cg=dwarf,16384
+        perf record -q -F 499 --call-graph "$cg" -o "$tmp/perf.$1.data" -p "$first" 2>/dev/null &
         PERFPID=$!
     fi
     cpu0=$(cpu_ticks)
@@ -143,6 +146,8 @@ run_phase() {   # run_phase NAME RATE
     for pid in $FGPIDS; do kill "$pid"; wait "$pid" || true; done
     FGPIDS=
     kill "$BPID"; wait "$BPID" 2>/dev/null || true; BPID=
+    redis-cli -p "$REDIS_PORT" info commandstats >"$tmp/redis-commands.$1.txt"
+    redis-cli -p "$REDIS_PORT" info cpu >>"$tmp/redis-commands.$1.txt"
     stop_redis
 }
 

@@ -51,6 +51,11 @@ static void on_signal(int sig)
 
 #define LAT_BUCKETS 16   /* batch latency histogram: 1 ms << i */
 
+/* The stages of a batch attempt, timed apart. */
+enum { ST_FETCH, ST_PARSE, ST_PROGRESS, ST_LOAD, ST_DETECT, ST_DELIVER, ST_COMMIT, STAGES };
+static const char *const stage_names[STAGES] = {"fetch",  "parse",   "progress", "load",
+                                                "detect", "deliver", "commit"};
+
 /* A message received and parsed, waiting in its partition's queue. */
 struct item {
     rd_kafka_message_t *m;
@@ -74,6 +79,8 @@ struct daemon {
     /* counters */
     uint64_t quarantined, batches, batch_retries, deliveries_failed, reloads;
     uint64_t lat_hist[LAT_BUCKETS + 1];
+    /* Where batch time goes: wall seconds per stage (metrics). */
+    double stage_s[STAGES];
     char *last_stats_json;   /* librdkafka statistics, for lag */
     int metrics_fd;
     int paused;
@@ -609,6 +616,14 @@ static void metrics_text(struct daemon *d, struct fg_buf *b)
     fg_buf_printf(b, "fundguard_batch_seconds_bucket{le=\"+Inf\"} %llu\n"
                      "fundguard_batch_seconds_count %llu\n",
                   (unsigned long long)cum, (unsigned long long)d->batches);
+    fg_buf_printf(b, "# HELP fundguard_batch_stage_seconds_total Wall time by stage: waiting "
+                     "for messages, parsing, and of batch attempts: progress exchange, "
+                     "state load, detection, alert delivery (producer flush), state "
+                     "commit.\n"
+                     "# TYPE fundguard_batch_stage_seconds_total counter\n");
+    for (int i = 0; i < STAGES; i++)
+        fg_buf_printf(b, "fundguard_batch_stage_seconds_total{stage=\"%s\"} %.6f\n",
+                      stage_names[i], d->stage_s[i]);
     /* Consumer lag per partition, from librdkafka's statistics. */
     if (d->last_stats_json) {
         json_t *root = json_loads(d->last_stats_json, 0, NULL), *topics, *t, *parts, *p;
@@ -735,9 +750,19 @@ struct bad_event {
 };
 
 /* Judge, deliver, commit: one attempt. Returns 0 or FG_EAGAIN. */
+/* Adds the time since t to a stage; returns now. */
+static double stage_done(struct daemon *d, int stage, double t)
+{
+    double now = now_s();
+
+    d->stage_s[stage] += now - t;
+    return now;
+}
+
 static int attempt(struct daemon *d, const struct bad_event *bad, size_t nbad,
                    struct fg_claim **claims, struct fg_alert_source *srcs, size_t nc)
 {
+    double t;
     int rc;
 
     d->dr_failed = 0;
@@ -746,21 +771,27 @@ static int attempt(struct daemon *d, const struct bad_event *bad, size_t nbad,
      * is harmless, a missing one is not. */
     for (size_t i = 0; i < nbad; i++)
         dead_letter(d, bad[i].m, bad[i].why);
+    t = now_s();
     rc = exchange_progress(d, claims, srcs, nc);
+    t = stage_done(d, ST_PROGRESS, t);
     if (rc == FG_OK)
         rc = fg_engine_batch_begin(d->eng, claims, nc);
+    t = stage_done(d, ST_LOAD, t);
     for (size_t i = 0; i < nc && rc == FG_OK; i++)
         if (fg_engine_process(d->eng, claims[i], &srcs[i]))
             rc = FG_EAGAIN;
+    t = stage_done(d, ST_DETECT, t);
     if (rd_kafka_flush(d->producer, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR || d->dr_failed) {
         rc = FG_EAGAIN;
         fg_log_warn("msg=\"alerts not all delivered; batch will be retried\" failed=%llu",
                     (unsigned long long)d->dr_failed);
     }
+    t = stage_done(d, ST_DELIVER, t);
     if (rc == FG_OK)
         rc = fg_engine_batch_commit(d->eng);
     else
         fg_engine_batch_abort(d->eng);
+    stage_done(d, ST_COMMIT, t);
     if (rc != FG_OK)
         fg_engine_stats_rollback(d->eng);   /* the retry counts it once */
     return rc;
@@ -1236,6 +1267,7 @@ static int run(struct daemon *d)
          * batches. With events queued already, nothing is waited for
          * (unless the merge is waiting for a partition: then briefly). */
         int first_ms = !d->queued ? 100 : d->blocked_since > 0 ? 10 : 0;
+        double t = now_s();
         msgs[0] = rd_kafka_consume_queue(d->queue, first_ms);
         got = msgs[0] ? 1 : 0;
         if (got && d->batch_size > 1) {
@@ -1245,7 +1277,9 @@ static int run(struct daemon *d)
             if (more > 0)
                 got += more;
         }
+        t = stage_done(d, ST_FETCH, t);
         take_in(d, msgs, got);
+        stage_done(d, ST_PARSE, t);
         /* The merge waits for a partition whose messages may sit behind
          * others' in librdkafka's queue: take in all that is there (up to
          * the queue bound) before deciding again. */

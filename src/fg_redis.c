@@ -32,7 +32,6 @@
 
 #include <errno.h>
 #include <hiredis/hiredis.h>
-#include <inttypes.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
@@ -196,14 +195,7 @@ static int try_connect(struct redis_state *r)
     return 0;
 }
 
-/* The writers below run for every line of every batch: no printf (hiredis
- * formats an integer directive with vsnprintf; a %s costs a copy). */
-
-static const char *num(char buf[FG_FMT_INT_MAX + 1], int64_t v)
-{
-    fg_fmt_i64(buf, v);
-    return buf;
-}
+/* The writers below run for every line of every batch: no printf. */
 
 static void hex16(char buf[17], uint64_t v)
 {
@@ -212,6 +204,95 @@ static void hex16(char buf[17], uint64_t v)
     for (int i = 15; i >= 0; i--, v >>= 4)
         buf[i] = digits[v & 15];
     buf[16] = '\0';
+}
+
+/*
+ * A pipeline of commands written straight in the Redis protocol (RESP)
+ * into one buffer and handed to hiredis in one piece: no format string
+ * parsed and no allocation per command or argument (redisAppendCommand
+ * does both). Variadic commands (one HSET of all a person's changed lines)
+ * need their argument count first, so a command's arguments are gathered
+ * in args and written after its "*<count>" header at cmd_end().
+ */
+struct pipe {
+    struct fg_buf out, args;
+    unsigned argc;
+    size_t ncmd;
+};
+
+static void pipe_init(struct pipe *p)
+{
+    fg_buf_init(&p->out);
+    fg_buf_init(&p->args);
+    p->argc = 0;
+    p->ncmd = 0;
+}
+
+static void pipe_fini(struct pipe *p)
+{
+    fg_buf_fini(&p->out);
+    fg_buf_fini(&p->args);
+}
+
+static void cmd_arg(struct pipe *p, const char *a, size_t len)
+{
+    fg_buf_putc(&p->args, '$');
+    fg_buf_put_u64(&p->args, len);
+    fg_buf_append(&p->args, "\r\n", 2);
+    fg_buf_append(&p->args, a, len);
+    fg_buf_append(&p->args, "\r\n", 2);
+    p->argc++;
+}
+
+static void cmd_str(struct pipe *p, const char *a)
+{
+    cmd_arg(p, a, strlen(a));
+}
+
+static void cmd_i64(struct pipe *p, int64_t v)
+{
+    char buf[FG_FMT_INT_MAX + 1];
+    cmd_arg(p, buf, fg_fmt_i64(buf, v));
+}
+
+static void cmd_buf(struct pipe *p, const struct fg_buf *b)
+{
+    cmd_arg(p, b->data, b->len);
+}
+
+/* Starts a command: its name and (when not NULL) its key. */
+static void cmd_begin(struct pipe *p, const char *name, const struct fg_buf *key)
+{
+    fg_buf_reset(&p->args);
+    p->argc = 0;
+    cmd_str(p, name);
+    if (key)
+        cmd_buf(p, key);
+}
+
+static void cmd_end(struct pipe *p)
+{
+    fg_buf_putc(&p->out, '*');
+    fg_buf_put_u64(&p->out, p->argc);
+    fg_buf_append(&p->out, "\r\n", 2);
+    fg_buf_append(&p->out, p->args.data, p->args.len);
+    p->ncmd++;
+}
+
+/* "<name> <key> <int>" (EXPIRE key seconds). */
+static void cmd_key_i64(struct pipe *p, const char *name, const struct fg_buf *key, int64_t v)
+{
+    cmd_begin(p, name, key);
+    cmd_i64(p, v);
+    cmd_end(p);
+}
+
+/* Hands the pipeline to hiredis (written out by the first reply read). */
+static void pipe_send(struct redis_state *r, struct pipe *p)
+{
+    if (p->out.len)
+        redisAppendFormattedCommand(r->c, p->out.data, p->out.len);
+    r->base.commands += p->ncmd;
 }
 
 /* A price histogram's field: "day:bucket". */
@@ -293,12 +374,12 @@ static size_t split(char *s, char **parts, size_t max)
     return k;
 }
 
-/* Rebuild one stored line into the working set. Returns 0, or -1 when the
- * record is unreadable (it is then dropped, and logged). */
-static int load_line(struct redis_state *r, struct fg_person *p, const char *field,
-                     size_t flen, const char *val, size_t vlen, int64_t cut)
+/* Rebuild one stored line into the working set: field and val are the
+ * reply's strings, split in place (the reply is freed after). Returns 0, or
+ * -1 when the record is unreadable (it is then dropped, and logged). */
+static int load_line(struct redis_state *r, struct fg_person *p, char *f, size_t flen,
+                     char *v, int64_t cut)
 {
-    char *f = fg_strndup(field, flen), *v = fg_strndup(val, vlen);
     char *fp[3], *vp[11];
     int rc = -1;
 
@@ -317,10 +398,14 @@ static int load_line(struct redis_state *r, struct fg_person *p, const char *fie
             .feedetl_sn = fp[2],
         };
         if (in.expire_at < cut) {
-            /* Expired: delete it with the next commit. */
+            /* Expired: delete it with the next commit (the field as
+             * stored: its separators back). */
+            for (size_t i = 0; i < flen; i++)
+                if (f[i] == '\0')
+                    f[i] = '\x1f';
             FG_VEC_GROW(r->df, r->ndf, r->capdf, 64);
             r->df[r->ndf].psn = fg_strdup(fg_person_psn(p));
-            r->df[r->ndf++].field = fg_strndup(field, flen);
+            r->df[r->ndf++].field = fg_strndup(f, flen);
         } else {
             fg_state_memory_load_line(r->mem, p, &in, strtoull(vp[1], NULL, 10),
                                       strtoll(vp[5], NULL, 10));
@@ -331,8 +416,6 @@ static int load_line(struct redis_state *r, struct fg_person *p, const char *fie
         fg_log_warn("msg=\"unreadable state record dropped\" psn_no=%s",
                     fg_psn_out(fg_person_psn(p), pseudo));
     }
-    free(f);
-    free(v);
     return rc;
 }
 
@@ -380,35 +463,20 @@ static void reset_batch(struct redis_state *r)
 }
 
 /* Appends (when fresh) UNWATCH, and one WATCH over the line hashes of
- * persons[0..n). */
-static void watch_persons(struct redis_state *r, struct fg_buf *key, const char **persons,
-                          size_t n, int fresh)
+ * persons[0..n) (a PING when there are none: the reply count stays fixed). */
+static void watch_persons(struct redis_state *r, struct pipe *pp, struct fg_buf *key,
+                          const char **persons, size_t n, int fresh)
 {
-    const char **argv = fg_malloc((n + 1) * sizeof(*argv));
-    size_t *argl = fg_malloc((n + 1) * sizeof(*argl));
-    struct fg_buf all;
-
-    fg_buf_init(&all);
+    if (fresh) {
+        cmd_begin(pp, "UNWATCH", NULL);
+        cmd_end(pp);
+    }
+    cmd_begin(pp, n ? "WATCH" : "PING", NULL);
     for (size_t i = 0; i < n; i++) {
         key_of(key, r, 'L', persons[i]);
-        fg_buf_append(&all, key->data, key->len + 1);
+        cmd_buf(pp, key);
     }
-    argv[0] = "WATCH";
-    argl[0] = 5;
-    for (size_t i = 0, off = 0; i < n; i++) {
-        argv[i + 1] = all.data + off;
-        argl[i + 1] = strlen(argv[i + 1]);
-        off += argl[i + 1] + 1;
-    }
-    if (fresh)
-        redisAppendCommand(r->c, "UNWATCH");
-    if (n)
-        redisAppendCommandArgv(r->c, (int)(n + 1), argv, argl);
-    else
-        redisAppendCommand(r->c, "PING");   /* keeps the reply count fixed */
-    fg_buf_fini(&all);
-    free(argl);
-    free(argv);
+    cmd_end(pp);
 }
 
 /* Loads the persons psn[0..n) not yet in the working set, in one round
@@ -427,44 +495,48 @@ static int load_persons(struct redis_state *r, const char *const *psn, size_t n,
     struct fg_state *st = &r->base;
     int64_t cut = r->watermark - r->o.lateness;
     struct fg_buf key;
-    char cutbuf[32];
-    size_t sent = 0, nu = 0;
+    struct pipe pp;
+    struct fg_map seen;
+    size_t nu = 0;
     double t0;
     int rc = 0;
     const char **uniq = fg_malloc((n ? n : 1) * sizeof(*uniq));
 
     fg_buf_init(&key);
-    snprintf(cutbuf, sizeof(cutbuf), "%" PRId64, cut);
-    /* Distinct persons only; the batch is small, so a quadratic scan is
-     * cheaper than a hash table. */
+    pipe_init(&pp);
+    /* Distinct persons only (a batch of 2,000 events names about as many). */
+    fg_map_init(&seen);
     for (size_t i = 0; i < n; i++) {
-        size_t j;
+        size_t len = strlen(psn[i]);
         if (!fresh && fg_state_memory_has_person(r->mem, psn[i]))
             continue;
-        for (j = 0; j < nu && strcmp(uniq[j], psn[i]); j++)
-            ;
-        if (j == nu)
+        if (!fg_map_get(&seen, psn[i], len)) {
+            fg_map_put(&seen, psn[i], len, (void *)psn[i]);
             uniq[nu++] = psn[i];
+        }
     }
+    fg_map_fini(&seen);
     if (!fresh && !nu)
         goto out;
-    watch_persons(r, &key, uniq, nu, fresh);
-    sent += fresh ? 2 : 1;
+    watch_persons(r, &pp, &key, uniq, nu, fresh);
     for (size_t i = 0; i < nu; i++) {
         key_of(&key, r, 'L', uniq[i]);
-        redisAppendCommand(r->c, "HGETALL %b", key.data, key.len);
-        key_of(&key, r, 'E', uniq[i]);
-        redisAppendCommand(r->c, "ZRANGEBYSCORE %b %s +inf WITHSCORES", key.data, key.len,
-                           cutbuf);
-        key_of(&key, r, 'A', uniq[i]);
-        redisAppendCommand(r->c, "ZRANGEBYSCORE %b %s +inf WITHSCORES", key.data, key.len,
-                           cutbuf);
+        cmd_begin(&pp, "HGETALL", &key);
+        cmd_end(&pp);
+        for (int k = 0; k < 2; k++) {
+            key_of(&key, r, k ? 'A' : 'E', uniq[i]);
+            cmd_begin(&pp, "ZRANGEBYSCORE", &key);
+            cmd_i64(&pp, cut);
+            cmd_str(&pp, "+inf");
+            cmd_str(&pp, "WITHSCORES");
+            cmd_end(&pp);
+        }
         key_of(&key, r, 'R', uniq[i]);
-        redisAppendCommand(r->c, "HGETALL %b", key.data, key.len);
-        sent += 4;
+        cmd_begin(&pp, "HGETALL", &key);
+        cmd_end(&pp);
     }
+    pipe_send(r, &pp);
     st->round_trips++;
-    st->commands += sent;
     t0 = mono();
     for (int k = 0; k < (fresh ? 2 : 1); k++) {
         redisReply *rep = NULL;
@@ -499,7 +571,7 @@ static int load_persons(struct redis_state *r, const char *const *psn, size_t n,
                 redisReply *a = rep->element[e], *b = rep->element[e + 1];
                 if (k == 0) {
                     if (a->str[0] != '#')
-                        load_line(r, p, a->str, a->len, b->str, b->len,
+                        load_line(r, p, a->str, a->len, b->str,
                                   fg_person_watermark(p) - r->o.lateness);
                 } else if (k == 3) {
                     /* "<expire>\x1e<record>" */
@@ -521,6 +593,7 @@ timed:
     st->rt_seconds += mono() - t0;
 out:
     free(uniq);
+    pipe_fini(&pp);
     fg_buf_fini(&key);
     return rc;
 }
@@ -655,6 +728,7 @@ static void hist_key(struct fg_buf *b, const struct redis_state *r, const char *
 static int fetch_groups(struct redis_state *r, const char *const *groups, size_t n)
 {
     struct fg_buf key;
+    struct pipe pp;
     const char **want = fg_malloc((n ? n : 1) * sizeof(*want));
     size_t nw = 0;
     double t0;
@@ -665,17 +739,19 @@ static int fetch_groups(struct redis_state *r, const char *const *groups, size_t
         return FG_EAGAIN;
     }
     fg_buf_init(&key);
+    pipe_init(&pp);
     for (size_t i = 0; i < n; i++) {
         if (fg_map_get(&r->ghist, groups[i], strlen(groups[i])))
             continue;
         hist_key(&key, r, groups[i]);
-        redisAppendCommand(r->c, "HGETALL %b", key.data, key.len);
+        cmd_begin(&pp, "HGETALL", &key);
+        cmd_end(&pp);
         want[nw++] = groups[i];
     }
-    if (nw) {
+    pipe_send(r, &pp);
+    pipe_fini(&pp);
+    if (nw)
         r->base.round_trips++;
-        r->base.commands += nw;
-    }
     t0 = mono();
     for (size_t i = 0; i < nw; i++) {
         redisReply *rep = NULL;
@@ -752,13 +828,34 @@ static void rs_advance(struct fg_state *st, int64_t watermark)
         r->watermark = watermark + r->o.lateness;
 }
 
-static void add_person(struct fg_person ***v, size_t *n, size_t *cap, struct fg_person *p)
+/* A change of the batch to a person's keys: a line (kind 0) or a seen-set
+ * entry (kind 1 + which), in the order it was made (i). */
+struct change {
+    struct fg_person *p;
+    int kind;
+    size_t i;
+};
+
+static int by_person(const void *a, const void *b)
 {
-    for (size_t i = 0; i < *n; i++)
-        if ((*v)[i] == p)
-            return;
-    FG_VEC_GROW(*v, *n, *cap, 64);
-    (*v)[(*n)++] = p;
+    const struct change *x = a, *y = b;
+    uintptr_t px = (uintptr_t)x->p, py = (uintptr_t)y->p;
+
+    if (px != py)
+        return px < py ? -1 : 1;
+    if (x->kind != y->kind)
+        return x->kind < y->kind ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Deferred operations by scope, then in the order they were made. */
+static int by_scope(const void *a, const void *b)
+{
+    const struct deferred_op *const *x = a, *const *y = b;
+
+    if ((*x)->scope != (*y)->scope)
+        return (*x)->scope < (*y)->scope ? -1 : 1;
+    return *x < *y ? -1 : *x > *y;
 }
 
 /* True when the person's working set holds a newer line with w's identity
@@ -776,14 +873,167 @@ static int superseded(struct redis_state *r, struct fg_person *p, const struct f
     return 0;
 }
 
+/* A person's changes ch[0..n) (sorted by kind): one HSET of the changed
+ * lines and the person's watermark, one ZADD per seen-set, the TTLs, and
+ * the seen entries the watermark has passed dropped. */
+static void commit_person(struct redis_state *r, struct pipe *pp, const struct change *ch,
+                          size_t n, struct fg_buf *key, struct fg_buf *field, struct fg_buf *val)
+{
+    struct fg_person *p = ch[0].p;
+    const char *psn = fg_person_psn(p);
+    int64_t cut = r->watermark - r->o.lateness;
+    int64_t dedup_ttl = r->o.dedup_seconds + r->o.lateness + FG_DAY;
+    int64_t keep = FG_DAY;
+    struct fg_wline **win;
+    size_t nw = r->mem->ops->window(r->mem, p, &win), i = 0;
+
+    key_of(key, r, 'L', psn);
+    cmd_begin(pp, "HSET", key);
+    for (; i < n && ch[i].kind == 0; i++) {
+        struct fg_wline *w = r->dl[ch[i].i];
+        if (superseded(r, p, w))
+            continue;   /* a newer copy of the line owns its field */
+        field_of(field, w);
+        value_of(val, w);
+        cmd_buf(pp, field);
+        cmd_buf(pp, val);
+    }
+    cmd_str(pp, "#wm");
+    cmd_i64(pp, fg_person_watermark(p));
+    cmd_end(pp);
+    /* The line hash lives as long as its longest-kept line needs; the
+     * seen-sets as long as de-duplication needs. */
+    for (size_t j = 0; j < nw; j++)
+        if (win[j]->expire_at - win[j]->fee_time > keep)
+            keep = win[j]->expire_at - win[j]->fee_time;
+    cmd_key_i64(pp, "EXPIRE", key, keep + r->o.lateness + FG_DAY);
+    for (int which = 0; which < 2; which++) {
+        key_of(key, r, which == FG_SEEN_EVENTS ? 'E' : 'A', psn);
+        if (i < n && ch[i].kind == 1 + which) {
+            cmd_begin(pp, "ZADD", key);
+            for (; i < n && ch[i].kind == 1 + which; i++) {
+                char member[17];
+                hex16(member, r->ds[ch[i].i].key);
+                cmd_i64(pp, r->ds[ch[i].i].exp);
+                cmd_arg(pp, member, 16);
+            }
+            cmd_end(pp);
+        }
+        cmd_begin(pp, "ZREMRANGEBYSCORE", key);
+        cmd_str(pp, "-inf");
+        fg_buf_reset(field);
+        fg_buf_putc(field, '(');
+        fg_buf_put_i64(field, cut);
+        cmd_buf(pp, field);
+        cmd_end(pp);
+        cmd_key_i64(pp, "EXPIRE", key, dedup_ttl);
+    }
+}
+
+/* A group's new observations: one HINCRBY per distinct (day, bucket), by
+ * its count; and one HDEL of the days the statistic no longer reads. */
+static void commit_hist(struct redis_state *r, struct pipe *pp, const struct dirty_hist *h,
+                        struct fg_buf *key, struct fg_buf *field)
+{
+    const struct group_hist *g = fg_map_get(&r->ghist, h->group, strlen(h->group));
+    int64_t newest = INT64_MIN;
+    int any = 0;
+
+    hist_key(key, r, h->group);
+    for (size_t i = 0; i < h->n; i++) {
+        size_t same = 0, j;
+        for (j = 0; j < i && !(h->day[j] == h->day[i] && h->bucket[j] == h->bucket[i]); j++)
+            ;
+        if (j < i)
+            continue;
+        for (j = i; j < h->n; j++)
+            same += h->day[j] == h->day[i] && h->bucket[j] == h->bucket[i];
+        hist_field(field, h->day[i], h->bucket[i]);
+        cmd_begin(pp, "HINCRBY", key);
+        cmd_buf(pp, field);
+        cmd_i64(pp, (int64_t)same);
+        cmd_end(pp);
+        if (h->day[i] > newest)
+            newest = h->day[i];
+    }
+    cmd_key_i64(pp, "EXPIRE", key, (h->keep_days + 2) * FG_DAY);
+    /* Judged from the swept watermark (which waits for lagging
+     * partitions), not from this batch's newest day. */
+    if (fg_cst_day(r->watermark - r->o.lateness) < newest)
+        newest = fg_cst_day(r->watermark - r->o.lateness);
+    for (size_t k = 0; g && k < g->n; k++)
+        if (g->day[k] < newest - h->keep_days - 1) {
+            if (!any++)
+                cmd_begin(pp, "HDEL", key);
+            hist_field(field, g->day[k], g->bucket[k]);
+            cmd_buf(pp, field);
+        }
+    if (any)
+        cmd_end(pp);
+}
+
+/* Deferred judgements added (one ZADD per scope, and its TTL) or taken
+ * (one ZREM per scope). */
+static void commit_deferred(struct redis_state *r, struct pipe *pp, struct deferred_op *ops,
+                            size_t n, int add, struct fg_buf *key)
+{
+    struct deferred_op **v = fg_malloc((n ? n : 1) * sizeof(*v));
+
+    for (size_t i = 0; i < n; i++)
+        v[i] = &ops[i];
+    qsort(v, n, sizeof(*v), by_scope);
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        queue_key(key, r, v[i]->scope);
+        cmd_begin(pp, add ? "ZADD" : "ZREM", key);
+        for (; j < n && v[j]->scope == v[i]->scope; j++) {
+            if (add)
+                cmd_i64(pp, v[j]->ready);
+            cmd_arg(pp, v[j]->rec, v[j]->len);
+        }
+        cmd_end(pp);
+        if (add)
+            cmd_key_i64(pp, "EXPIRE", key, r->o.dedup_seconds + r->o.lateness + FG_DAY);
+        i = j;
+    }
+    free(v);
+}
+
+/* Emitted alerts kept (HSET) and forgotten (HDEL), in the order they were,
+ * each person's TTL refreshed after a run of its entries. */
+static void commit_alerts(struct redis_state *r, struct pipe *pp, struct fg_buf *key)
+{
+    int kept = 0;
+
+    for (size_t i = 0; i < r->nda; i++) {
+        const struct dirty_alert *a = &r->da[i];
+        key_of(key, r, 'R', a->psn);
+        cmd_begin(pp, a->val ? "HSET" : "HDEL", key);
+        cmd_str(pp, a->jr_id);
+        if (a->val)
+            cmd_str(pp, a->val);
+        cmd_end(pp);
+        kept |= a->val != NULL;
+        if (kept && (i + 1 == r->nda || strcmp(r->da[i + 1].psn, a->psn) != 0)) {
+            cmd_key_i64(pp, "EXPIRE", key, r->o.dedup_seconds + r->o.lateness + FG_DAY);
+            kept = 0;
+        }
+    }
+}
+
+/*
+ * Writes the batch's changes in one MULTI/EXEC round trip, as few commands
+ * as the keys allow: per person, lines expired at load go first (one HDEL:
+ * a line re-sent with an expired line's identity is then written anew),
+ * then one HSET of its changed lines and watermark, one ZADD per seen-set.
+ */
 static int rs_commit(struct fg_state *st)
 {
     struct redis_state *r = (struct redis_state *)st;
     struct fg_buf key, field, val;
-    struct fg_person **touched = NULL;
-    size_t nt = 0, capt = 0, sent = 0;
-    int64_t cut = r->watermark - r->o.lateness;
-    char n1[FG_FMT_INT_MAX + 1], dedup_ttl[FG_FMT_INT_MAX + 1];
+    struct pipe pp;
+    struct change *ch;
+    size_t nch = 0, sent;
     double t0;
     int rc = 0;
 
@@ -798,128 +1048,44 @@ static int rs_commit(struct fg_state *st)
     fg_buf_init(&key);
     fg_buf_init(&field);
     fg_buf_init(&val);
-    num(dedup_ttl, r->o.dedup_seconds + r->o.lateness + FG_DAY);
-    redisAppendCommand(r->c, "MULTI");
-    sent++;
-    for (size_t i = 0; i < r->ndl; i++) {
-        if (superseded(r, r->dlp[i], r->dl[i]))
-            continue;   /* a newer copy of the line owns its field */
-        key_of(&key, r, 'L', fg_person_psn(r->dlp[i]));
-        field_of(&field, r->dl[i]);
-        value_of(&val, r->dl[i]);
-        redisAppendCommand(r->c, "HSET %b %b %b", key.data, key.len, field.data, field.len,
-                           val.data, val.len);
-        sent++;
-        add_person(&touched, &nt, &capt, r->dlp[i]);
-    }
-    for (size_t i = 0; i < r->ndf; i++) {
+    pipe_init(&pp);
+    cmd_begin(&pp, "MULTI", NULL);
+    cmd_end(&pp);
+    /* Lines expired at load: load_line keeps a person's together. */
+    for (size_t i = 0; i < r->ndf;) {
+        size_t j = i;
         key_of(&key, r, 'L', r->df[i].psn);
-        redisAppendCommand(r->c, "HDEL %b %s", key.data, key.len, r->df[i].field);
-        sent++;
+        cmd_begin(&pp, "HDEL", &key);
+        for (; j < r->ndf && strcmp(r->df[j].psn, r->df[i].psn) == 0; j++)
+            cmd_str(&pp, r->df[j].field);
+        cmd_end(&pp);
+        i = j;
     }
-    for (size_t i = 0; i < r->nds; i++) {
-        char member[17];
-        key_of(&key, r, r->ds[i].which == FG_SEEN_EVENTS ? 'E' : 'A',
-               fg_person_psn(r->ds[i].p));
-        hex16(member, r->ds[i].key);
-        redisAppendCommand(r->c, "ZADD %b %s %s", key.data, key.len, num(n1, r->ds[i].exp),
-                           member);
-        sent++;
-        add_person(&touched, &nt, &capt, r->ds[i].p);
+    ch = fg_malloc((r->ndl + r->nds + 1) * sizeof(*ch));
+    for (size_t i = 0; i < r->ndl; i++)
+        ch[nch++] = (struct change){r->dlp[i], 0, i};
+    for (size_t i = 0; i < r->nds; i++)
+        ch[nch++] = (struct change){r->ds[i].p, 1 + (r->ds[i].which != FG_SEEN_EVENTS), i};
+    qsort(ch, nch, sizeof(*ch), by_person);
+    for (size_t i = 0; i < nch;) {
+        size_t j = i;
+        while (j < nch && ch[j].p == ch[i].p)
+            j++;
+        commit_person(r, &pp, ch + i, j - i, &key, &field, &val);
+        i = j;
     }
-    /* TTLs: the line hash lives as long as its longest-kept line needs;
-     * the seen-sets as long as de-duplication needs. */
-    for (size_t i = 0; i < nt; i++) {
-        struct fg_wline **win;
-        size_t nw = r->mem->ops->window(r->mem, touched[i], &win);
-        int64_t keep = FG_DAY;
-        for (size_t j = 0; j < nw; j++)
-            if (win[j]->expire_at - win[j]->fee_time > keep)
-                keep = win[j]->expire_at - win[j]->fee_time;
-        key_of(&key, r, 'L', fg_person_psn(touched[i]));
-        redisAppendCommand(r->c, "HSET %b #wm %s", key.data, key.len,
-                           num(n1, fg_person_watermark(touched[i])));
-        redisAppendCommand(r->c, "EXPIRE %b %s", key.data, key.len,
-                           num(n1, keep + r->o.lateness + FG_DAY));
-        sent++;
-        for (int k = 0; k < 2; k++) {
-            key_of(&key, r, k ? 'A' : 'E', fg_person_psn(touched[i]));
-            redisAppendCommand(r->c, "ZREMRANGEBYSCORE %b -inf (%s", key.data, key.len,
-                               num(n1, cut));
-            redisAppendCommand(r->c, "EXPIRE %b %s", key.data, key.len, dedup_ttl);
-        }
-        sent += 5;
-    }
-    for (size_t s = 0; s < r->dh.cap; s++) {
-        struct dirty_hist *h = r->dh.slots[s].val;
-        struct group_hist *g;
-        int64_t newest = INT64_MIN;
-        if (!r->dh.slots[s].key)
-            continue;
-        g = fg_map_get(&r->ghist, h->group, strlen(h->group));
-        hist_key(&key, r, h->group);
-        for (size_t i = 0; i < h->n; i++) {
-            size_t same = 0, j;
-            /* One HINCRBY per distinct (day, bucket), by its count. */
-            for (j = 0; j < i && !(h->day[j] == h->day[i] && h->bucket[j] == h->bucket[i]); j++)
-                ;
-            if (j < i)
-                continue;
-            for (j = i; j < h->n; j++)
-                same += h->day[j] == h->day[i] && h->bucket[j] == h->bucket[i];
-            hist_field(&field, h->day[i], h->bucket[i]);
-            redisAppendCommand(r->c, "HINCRBY %b %b %s", key.data, key.len, field.data,
-                               field.len, num(n1, (int64_t)same));
-            sent++;
-            if (h->day[i] > newest)
-                newest = h->day[i];
-        }
-        redisAppendCommand(r->c, "EXPIRE %b %s", key.data, key.len,
-                           num(n1, (h->keep_days + 2) * FG_DAY));
-        sent++;
-        /* Days the statistic no longer reads go: judged from the swept
-         * watermark (which waits for lagging partitions), not from this
-         * batch's newest day. */
-        if (fg_cst_day(r->watermark - r->o.lateness) < newest)
-            newest = fg_cst_day(r->watermark - r->o.lateness);
-        for (size_t k = 0; g && k < g->n; k++)
-            if (g->day[k] < newest - h->keep_days - 1) {
-                hist_field(&field, g->day[k], g->bucket[k]);
-                redisAppendCommand(r->c, "HDEL %b %b", key.data, key.len, field.data,
-                                   field.len);
-                sent++;
-            }
-    }
-    for (size_t i = 0; i < r->nda; i++) {
-        struct dirty_alert *a = &r->da[i];
-        key_of(&key, r, 'R', a->psn);
-        if (a->val) {
-            redisAppendCommand(r->c, "HSET %b %s %s", key.data, key.len, a->jr_id, a->val);
-            redisAppendCommand(r->c, "EXPIRE %b %s", key.data, key.len, dedup_ttl);
-            sent += 2;
-        } else {
-            redisAppendCommand(r->c, "HDEL %b %s", key.data, key.len, a->jr_id);
-            sent++;
-        }
-    }
-    for (size_t i = 0; i < r->ndq_add; i++) {
-        struct deferred_op *q = &r->dq_add[i];
-        queue_key(&key, r, q->scope);
-        redisAppendCommand(r->c, "ZADD %b %s %b", key.data, key.len, num(n1, q->ready),
-                           q->rec, q->len);
-        redisAppendCommand(r->c, "EXPIRE %b %s", key.data, key.len, dedup_ttl);
-        sent += 2;
-    }
-    for (size_t i = 0; i < r->ndq_take; i++) {
-        struct deferred_op *q = &r->dq_take[i];
-        queue_key(&key, r, q->scope);
-        redisAppendCommand(r->c, "ZREM %b %b", key.data, key.len, q->rec, q->len);
-        sent++;
-    }
-    redisAppendCommand(r->c, "EXEC");
-    sent++;
+    free(ch);
+    for (size_t s = 0; s < r->dh.cap; s++)
+        if (r->dh.slots[s].key)
+            commit_hist(r, &pp, r->dh.slots[s].val, &key, &field);
+    commit_alerts(r, &pp, &key);
+    commit_deferred(r, &pp, r->dq_add, r->ndq_add, 1, &key);
+    commit_deferred(r, &pp, r->dq_take, r->ndq_take, 0, &key);
+    cmd_begin(&pp, "EXEC", NULL);
+    cmd_end(&pp);
+    sent = pp.ncmd;
+    pipe_send(r, &pp);
     st->round_trips++;
-    st->commands += sent;
     t0 = mono();
     for (size_t i = 0; i < sent; i++) {
         redisReply *rep = NULL;
@@ -943,7 +1109,7 @@ static int rs_commit(struct fg_state *st)
         freeReplyObject(rep);
     }
     st->rt_seconds += mono() - t0;
-    free(touched);
+    pipe_fini(&pp);
     fg_buf_fini(&key);
     fg_buf_fini(&field);
     fg_buf_fini(&val);
@@ -1004,19 +1170,25 @@ static int rs_defer_take(struct fg_state *st, const int *scopes, size_t n, int64
 {
     struct redis_state *r = (struct redis_state *)st;
     struct fg_buf key;
+    struct pipe pp;
     double t0;
     int rc = 0;
 
     if (!r->c)
         return FG_EAGAIN;
     fg_buf_init(&key);
+    pipe_init(&pp);
     for (size_t i = 0; i < n; i++) {
         queue_key(&key, r, scopes[i]);
-        redisAppendCommand(r->c, "ZRANGEBYSCORE %b -inf %" PRId64 " WITHSCORES", key.data,
-                           key.len, upto);
+        cmd_begin(&pp, "ZRANGEBYSCORE", &key);
+        cmd_str(&pp, "-inf");
+        cmd_i64(&pp, upto);
+        cmd_str(&pp, "WITHSCORES");
+        cmd_end(&pp);
     }
+    pipe_send(r, &pp);
+    pipe_fini(&pp);
     st->round_trips++;
-    st->commands += n;
     t0 = mono();
     for (size_t i = 0; i < n; i++) {
         redisReply *rep = NULL;
@@ -1048,29 +1220,36 @@ static int rs_progress(struct fg_state *st, const char *topic, const int64_t *mi
                        int64_t *all, int n)
 {
     struct redis_state *r = (struct redis_state *)st;
-    struct fg_buf key, args;
-    size_t sent = 0;
+    struct fg_buf key;
+    struct pipe pp;
+    size_t sent;
+    int any = 0;
     double t0;
     int rc = 0;
 
     if (try_connect(r))
         return FG_EAGAIN;
     fg_buf_init(&key);
-    fg_buf_init(&args);
+    pipe_init(&pp);
     fg_buf_printf(&key, "fg:%s:W:{%s}", r->ns, topic);
     for (int i = 0; i < n; i++) {
         all[i] = FG_PROGRESS_UNKNOWN;
         if (mine[i] == FG_PROGRESS_NOT_MINE)
             continue;
-        redisAppendCommand(r->c, "HSET %b %d %" PRId64, key.data, key.len, i, mine[i]);
-        sent++;
+        if (!any++)
+            cmd_begin(&pp, "HSET", &key);
+        cmd_i64(&pp, i);
+        cmd_i64(&pp, mine[i]);
     }
-    redisAppendCommand(r->c, "EXPIRE %b %" PRId64, key.data, key.len,
-                       r->o.dedup_seconds + r->o.lateness + FG_DAY);
-    redisAppendCommand(r->c, "HGETALL %b", key.data, key.len);
-    sent += 2;
+    if (any)
+        cmd_end(&pp);
+    cmd_key_i64(&pp, "EXPIRE", &key, r->o.dedup_seconds + r->o.lateness + FG_DAY);
+    cmd_begin(&pp, "HGETALL", &key);
+    cmd_end(&pp);
+    sent = pp.ncmd;
+    pipe_send(r, &pp);
+    pipe_fini(&pp);
     st->round_trips++;
-    st->commands += sent;
     t0 = mono();
     for (size_t i = 0; i < sent; i++) {
         redisReply *rep = NULL;
@@ -1091,7 +1270,6 @@ static int rs_progress(struct fg_state *st, const char *topic, const int64_t *mi
     }
     st->rt_seconds += mono() - t0;
     fg_buf_fini(&key);
-    fg_buf_fini(&args);
     return rc;
 }
 

@@ -176,6 +176,45 @@ static void test_deferred_queue(void **unused)
     a->ops->destroy(a);
 }
 
+/* A line found expired when its person is loaded is deleted with the
+ * commit; a line re-sent in that batch with the same identity (the same
+ * Redis field) is kept: the delete goes before the write. */
+static void test_resent_expired_line(void **unused)
+{
+    struct fg_state *a = open_state("test:resent");
+    const char *names[1] = {"7700001"};
+    struct fg_line_init in = {
+        .fee_time = 1000000, .pric = 100, .cnt = 1, .inscp = 100, .expire_at = 1000100,
+        .code = "X1", .fixmedins_code = "H1", .mdtrt_id = "M1", .feedetl_sn = "S1",
+        .setl_id = "T1",
+    };
+    struct fg_wline **win;
+    struct fg_person *p;
+
+    (void)unused;
+    assert_int_equal(a->ops->begin_batch(a, names, 1), 0);
+    p = a->ops->person(a, names[0]);
+    a->ops->add_line(a, p, &in);
+    fg_person_set_watermark(p, 1010000);   /* past expire_at + lateness */
+    assert_int_equal(a->ops->commit_batch(a), 0);
+
+    assert_int_equal(a->ops->begin_batch(a, names, 1), 0);
+    p = a->ops->person(a, names[0]);
+    assert_int_equal(a->ops->window(a, p, &win), 0);   /* expired at load */
+    in.fee_time = 1010000;
+    in.expire_at = 2000000;
+    a->ops->add_line(a, p, &in);
+    assert_int_equal(a->ops->commit_batch(a), 0);
+
+    assert_int_equal(a->ops->begin_batch(a, names, 1), 0);
+    p = a->ops->person(a, names[0]);
+    assert_int_equal(a->ops->window(a, p, &win), 1);
+    assert_int_equal(win[0]->expire_at, 2000000);
+    a->ops->abort_batch(a);
+    fg_state_redis_drop_namespace(a);
+    a->ops->destroy(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -183,6 +222,7 @@ int main(void)
         cmocka_unit_test(test_abort_drops_watch),
         cmocka_unit_test(test_alert_log_persists),
         cmocka_unit_test(test_deferred_queue),
+        cmocka_unit_test(test_resent_expired_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
