@@ -48,7 +48,13 @@ metric() {
     for port in $MPORTS; do curl -s "127.0.0.1:$port/metrics"; done |
         awk -v m="$1" '$1 == m { s += $2 } END { printf "%.0f\n", s }'
 }
-cpu_ticks() { for pid in $FGPIDS; do awk '{ print $14 + $15 }' "/proc/$pid/stat"; done | awk '{ s += $1 } END { print s }'; }
+cpu_ticks() { for pid in ${1:-$FGPIDS}; do awk '{ print $14 + $15 }' "/proc/$pid/stat"; done | awk '{ s += $1 } END { print s }'; }
+# The daemons' wall time by stage (fundguard_batch_stage_seconds_total).
+stages() {
+    for port in $MPORTS; do curl -s "127.0.0.1:$port/metrics"; done |
+        awk -F'[{}" ]+' '/^fundguard_batch_stage_seconds_total/ { s[$3] += $NF }
+                        END { for (k in s) print k, s[k] }' | sort
+}
 deferred_left() {
     n=0
     for k in $(redis-cli -p "$REDIS_PORT" --scan --pattern 'fg:live:Q:*'); do
@@ -95,7 +101,9 @@ run_phase() {   # run_phase NAME RATE
         perf record -q -F 499 --call-graph "$cg" -o "$tmp/perf.$1.data" -p "$first" 2>/dev/null &
         PERFPID=$!
     fi
+    stages >"$tmp/stages0.$1.txt"
     cpu0=$(cpu_ticks)
+    bcpu0=$(cpu_ticks "$BPID") rcpu0=$(cpu_ticks "$REDIS_PID")
     t0=$(date +%s.%N)
     "$BUILD/bench/produce" "$BOOT" claims "$tmp/stream.jsonl" "$2" >"$tmp/produce.$1.txt"
     consumed() { [ "$(metric fundguard_events_total)" = "$events" ]; }
@@ -112,6 +120,8 @@ run_phase() {   # run_phase NAME RATE
     dups=$(metric fundguard_duplicates_total)
     [ "$dups" = 0 ] || { echo "invalid run: $dups events were already in state"; exit 1; }
     cpu1=$(cpu_ticks)
+    stages >"$tmp/stages1.$1.txt"
+    bcpu1=$(cpu_ticks "$BPID") rcpu1=$(cpu_ticks "$REDIS_PID")
     rss=$(for pid in $FGPIDS; do awk '/^VmRSS/ { print $2 }' "/proc/$pid/status"; done | sort -n | tail -1)
     rt=$(metric fundguard_redis_round_trips_total)
     batches=$(metric fundguard_batch_seconds_count)
@@ -124,10 +134,19 @@ run_phase() {   # run_phase NAME RATE
     cat "$tmp/produce.$1.txt"
     awk -v n="$LINES" -v ev="$events" -v t0="$t0" -v t1="$t1" -v c0="$cpu0" -v c1="$cpu1" \
         -v tick="$tick" -v rt="$rt" -v rss="$rss" -v ru="$redis_used" -v rb="$redis_base" \
-        -v p="$in_state" -v keys="$redis_keys" -v name="$1" 'BEGIN {
+        -v p="$in_state" -v keys="$redis_keys" -v name="$1" \
+        -v bc="$((bcpu1 - bcpu0))" -v rc="$((rcpu1 - rcpu0))" \
+        -v s0="$tmp/stages0.$1.txt" -v s1="$tmp/stages1.$1.txt" 'BEGIN {
         printf "%s: %d lines in %.2f s = %.0f lines/s; redis round trips/event %.4f; " \
                "daemon CPU %.2f s per 10k lines\n", name, n, t1 - t0, n / (t1 - t0), rt / ev,
                (c1 - c0) / tick / (n / 10000)
+        printf "%s: CPU seconds over the run: daemon %.2f, broker %.2f, redis-server %.2f " \
+               "(of %.2f on 2 cores)\n", name, (c1 - c0) / tick, bc / tick, rc / tick,
+               2 * (t1 - t0)
+        printf "%s: daemon wall seconds by stage over the run:", name
+        while ((getline l < s1) > 0) { split(l, a, " "); getline m < s0; split(m, b, " ")
+            printf " %s %.2f", a[1], a[2] - b[2] }
+        printf "\n"
         printf "%s: state: %d persons, %d keys; redis used_memory grew %.1f MiB = %.1f MiB " \
                "per 100k persons; daemon RSS %.1f MiB (not per person: the daemon holds " \
                "only the batch in hand)\n", name, p, keys, (ru - rb) / 1048576,

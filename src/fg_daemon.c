@@ -34,6 +34,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -61,6 +62,20 @@ struct item {
     rd_kafka_message_t *m;
     struct fg_claim *claim;   /* NULL: bad, why says why */
     char *why;
+};
+
+/* Messages being parsed while the previous batch is judged: a helper
+ * thread and (when it has nothing else to do) the main thread take chunks
+ * of them by an atomic index; receive_finish() queues them in order. */
+struct parse_work {
+    rd_kafka_message_t **msgs;
+    size_t n;
+    struct fg_claim **claims;   /* NULL where invalid: why[i] says why */
+    char (*why)[256];
+    atomic_size_t next;
+    pthread_t helper;
+    int threaded;
+    int active;
 };
 
 struct daemon {
@@ -99,17 +114,21 @@ struct daemon {
         int64_t seen;      /* latest event time received; FG_PROGRESS_UNKNOWN */
         struct item *q;    /* received, not yet judged, in arrival order */
         size_t qhead, qlen, qcap;
+        size_t inflight;   /* received, being parsed (d->parse) */
     } *parts;
     size_t queued;         /* items in all partition queues */
     double reassign_at;    /* wall time to assign the partitions again; 0 = no */
     uint64_t reassigns;
     uint64_t holds;        /* partitions paused for a long queue */
     double blocked_since;  /* wall time the merge first waited; 0 = not */
+    struct parse_work parse;   /* received, being parsed, not yet queued */
     int nparts;
     long long idle_ms;
     int64_t complete_before;
     double last_tick;
 };
+
+static void receive_finish(struct daemon *d);
 
 /* ---- librdkafka callbacks ---- */
 
@@ -328,14 +347,15 @@ static int exchange_progress(struct daemon *d, struct fg_claim *const *claims,
         mine[p] = FG_PROGRESS_NOT_MINE;
         if (!q->owned)
             continue;
-        /* Idle: it has reached its end once, nothing is queued or in the
-         * batch, and it has been caught up (position at the high
-         * watermark) for idle_ms. Events taken from the queue into this
-         * batch may have waited there longer than idle_ms.
+        /* Idle: it has reached its end once, nothing is queued, being
+         * parsed or in the batch, and it has been caught up (position at
+         * the high watermark) for idle_ms. Events taken from the queue
+         * into this batch may have waited there longer than idle_ms.
          * Not the end-of-partition event alone: librdkafka reports an end
          * once per offset, and a pause or a new assignment that re-reads
          * messages does not report it again. */
-        if (q->eof_ever && q->qlen == 0 && in_batch == INT64_MAX && caught_up(d, p)) {
+        if (q->eof_ever && q->qlen == 0 && q->inflight == 0 && in_batch == INT64_MAX &&
+            caught_up(d, p)) {
             if (q->caught_since <= 0)
                 d->parts[p].caught_since = now;
         } else {
@@ -402,7 +422,9 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
     /* Batches are processed to the end (offsets stored) before the next
      * poll, so nothing is in hand here: commit what is stored, then let
-     * the partitions go. */
+     * the partitions go. What is being parsed is queued first, so that a
+     * revoked partition's messages are dropped with its queue. */
+    receive_finish(d);
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         fg_log_info("msg=\"partitions assigned\" count=%d", parts->cnt);
         own_partitions(d, parts, 1);
@@ -816,66 +838,98 @@ static void store_offsets(struct daemon *d, rd_kafka_message_t **msgs, size_t n)
     rd_kafka_topic_partition_list_destroy(l);
 }
 
-struct parse_job {
-    rd_kafka_message_t **msgs;
-    size_t from, to;
-    struct fg_claim **claims;   /* [to - from], NULL where invalid */
-    char (*why)[256];
-};
+#define PARSE_CHUNK 16
 
-static void *parse_range(void *arg)
+static void parse_one(struct parse_work *w, size_t i)
 {
-    struct parse_job *j = arg;
-    size_t n = j->to - j->from;
+    rd_kafka_message_t *m = w->msgs[i];
+    const char *text = m->payload ? m->payload : "";
+    size_t len = m->payload ? m->len : 0;
 
-    j->claims = fg_calloc(n ? n : 1, sizeof(*j->claims));
-    j->why = fg_calloc(n ? n : 1, sizeof(*j->why));
-    for (size_t i = 0; i < n; i++) {
-        rd_kafka_message_t *m = j->msgs[j->from + i];
-        const char *text = m->payload ? m->payload : "";
-        size_t len = m->payload ? m->len : 0;
-        /* Trailing blanks are dropped as a replay drops them from a line,
-         * so that both give a bad event the same reason. */
-        while (len && (text[len - 1] == ' ' || text[len - 1] == '\t' || text[len - 1] == '\r'))
-            len--;
-        if (len > (64u << 20))
-            snprintf(j->why[i], sizeof(j->why[i]), "event too large: %zu bytes", len);
-        else if (fg_claim_parse(text, len, &j->claims[i], j->why[i], sizeof(j->why[i])))
-            j->claims[i] = NULL;
-    }
+    /* Trailing blanks are dropped as a replay drops them from a line, so
+     * that both give a bad event the same reason. */
+    while (len && (text[len - 1] == ' ' || text[len - 1] == '\t' || text[len - 1] == '\r'))
+        len--;
+    if (len > (64u << 20))
+        snprintf(w->why[i], sizeof(w->why[i]), "event too large: %zu bytes", len);
+    else if (fg_claim_parse(text, len, &w->claims[i], w->why[i], sizeof(w->why[i])))
+        w->claims[i] = NULL;
+}
+
+static void parse_some(struct parse_work *w)
+{
+    size_t i;
+
+    while ((i = atomic_fetch_add(&w->next, PARSE_CHUNK)) < w->n)
+        for (size_t end = i + PARSE_CHUNK < w->n ? i + PARSE_CHUNK : w->n; i < end; i++)
+            parse_one(w, i);
+}
+
+static void *parse_helper(void *arg)
+{
+    parse_some(arg);
     return NULL;
 }
 
-/* Parse what was received, on two cores (a helper thread takes the second
- * half), and queue each message on its partition, in arrival order. */
+/* Queue what is being parsed: parse what is left alongside the helper,
+ * then each message on its partition, in arrival order. */
+static void receive_finish(struct daemon *d)
+{
+    struct parse_work *w = &d->parse;
+    double t = now_s();
+
+    if (!w->active)
+        return;
+    parse_some(w);
+    if (w->threaded)
+        pthread_join(w->helper, NULL);
+    for (size_t i = 0; i < w->n; i++) {
+        rd_kafka_message_t *m = w->msgs[i];
+        struct item it = {m, w->claims[i], NULL};
+        if (!it.claim)
+            it.why = fg_strdup(w->why[i]);
+        queue_push(d, m->partition < 0 ? 0 : m->partition, it);
+    }
+    for (int p = 0; p < d->nparts; p++)
+        d->parts[p].inflight = 0;   /* one job at a time: none in flight now */
+    free(w->msgs);
+    free(w->claims);
+    free(w->why);
+    w->active = 0;
+    stage_done(d, ST_PARSE, t);
+}
+
+/* Start parsing msgs[0..n) (the array is copied; the messages are ours
+ * until queued) on a helper thread; what was in flight is queued first. */
+static void receive_start(struct daemon *d, rd_kafka_message_t **msgs, size_t n)
+{
+    struct parse_work *w = &d->parse;
+
+    receive_finish(d);
+    w->msgs = fg_malloc((n ? n : 1) * sizeof(*w->msgs));
+    memcpy(w->msgs, msgs, n * sizeof(*msgs));
+    for (size_t i = 0; i < n; i++)
+        if (msgs[i]->partition >= 0 && msgs[i]->partition < d->nparts)
+            d->parts[msgs[i]->partition].inflight++;
+    w->n = n;
+    w->claims = fg_calloc(n ? n : 1, sizeof(*w->claims));
+    w->why = fg_calloc(n ? n : 1, sizeof(*w->why));
+    atomic_store(&w->next, 0);
+    w->threaded = n > PARSE_CHUNK && pthread_create(&w->helper, NULL, parse_helper, w) == 0;
+    w->active = 1;
+}
+
+/* Parse and queue at once (on both cores when there are many). */
 static void receive(struct daemon *d, rd_kafka_message_t **msgs, size_t n)
 {
-    struct parse_job jobs[2] = {{msgs, 0, n / 2, NULL, NULL}, {msgs, n / 2, n, NULL, NULL}};
-    pthread_t helper;
-    int threaded = n >= 64 && pthread_create(&helper, NULL, parse_range, &jobs[1]) == 0;
-
-    parse_range(&jobs[0]);
-    if (threaded)
-        pthread_join(helper, NULL);
-    else
-        parse_range(&jobs[1]);
-    for (size_t i = 0; i < n; i++) {
-        struct parse_job *j = &jobs[i < n / 2 ? 0 : 1];
-        size_t k = i - j->from;
-        struct item it = {msgs[i], j->claims[k], NULL};
-        if (!it.claim)
-            it.why = fg_strdup(j->why[k]);
-        queue_push(d, msgs[i]->partition < 0 ? 0 : msgs[i]->partition, it);
-    }
-    for (int k = 0; k < 2; k++) {
-        free(jobs[k].claims);
-        free(jobs[k].why);
-    }
+    receive_start(d, msgs, n);
+    receive_finish(d);
 }
 
 /* Messages from the consumer: end-of-partition events mark the partition,
- * errors are logged, the rest is received. */
-static void take_in(struct daemon *d, rd_kafka_message_t **msgs, ssize_t got)
+ * errors are logged, the rest is received: parsed at once, or (ahead) left
+ * parsing while the caller judges what is queued already. */
+static void take_in(struct daemon *d, rd_kafka_message_t **msgs, ssize_t got, int ahead)
 {
     size_t n = 0;
 
@@ -906,7 +960,9 @@ static void take_in(struct daemon *d, rd_kafka_message_t **msgs, ssize_t got)
             d->parts[p].eof_since = 0;
         msgs[n++] = msgs[i];
     }
-    if (n)
+    if (n && ahead)
+        receive_start(d, msgs, n);
+    else if (n)
         receive(d, msgs, n);
 }
 
@@ -969,6 +1025,7 @@ static void reassign(struct daemon *d)
     rd_kafka_topic_partition_list_t *parts = NULL;
 
     d->reassign_at = 0;
+    receive_finish(d);   /* dropped below with the rest of the queues */
     if (rd_kafka_assignment(d->consumer, &parts) || !parts)
         return;
     for (int p = 0; p < d->nparts; p++) {
@@ -1277,23 +1334,36 @@ static int run(struct daemon *d)
             if (more > 0)
                 got += more;
         }
-        t = stage_done(d, ST_FETCH, t);
-        take_in(d, msgs, got);
-        stage_done(d, ST_PARSE, t);
+        stage_done(d, ST_FETCH, t);
+        /* With a batch to judge already queued, what came is parsed on
+         * the helper thread meanwhile; else at once, on both cores. */
+        take_in(d, msgs, got, d->queued > 0);
         /* The merge waits for a partition whose messages may sit behind
          * others' in librdkafka's queue: take in all that is there (up to
          * the queue bound) before deciding again. */
         while (d->blocked_since > 0 && d->queued < (size_t)d->batch_size * 8 &&
                (got = rd_kafka_consume_batch_queue(d->queue, 0, msgs,
                                                    (size_t)d->batch_size)) > 0)
-            take_in(d, msgs, got);
+            take_in(d, msgs, got, 0);
         if (d->reassign_at > 0 && now_s() >= d->reassign_at && !d->retrying)
             reassign(d);
         nb = take_batch(d, batch, (size_t)d->batch_size);
-        if (nb)
+        if (!nb && d->parse.active) {
+            receive_finish(d);
+            nb = take_batch(d, batch, (size_t)d->batch_size);
+        }
+        if (nb) {
+            /* Judging a batch is mostly waiting on Redis and the broker:
+             * what librdkafka holds already is parsed meanwhile. */
+            if (!d->parse.active &&
+                (got = rd_kafka_consume_batch_queue(d->queue, 0, msgs,
+                                                    (size_t)d->batch_size)) > 0)
+                take_in(d, msgs, got, 1);
             process_batch(d, batch, nb);
-        else
+        } else {
             tick(d);
+        }
+        receive_finish(d);
         hold_partitions(d);
         rd_kafka_poll(d->producer, 0);
         metrics_serve(d);
@@ -1304,6 +1374,7 @@ static int run(struct daemon *d)
             last_stats = now_s();
         }
     }
+    receive_finish(d);   /* queued, then dropped with the queues: not judged */
     fg_log_info("msg=\"stopping: flushing producer and committing offsets\"");
     free(msgs);
     free(batch);
