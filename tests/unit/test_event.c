@@ -488,6 +488,47 @@ static void test_empty_feedetail(void **state)
     fg_claim_free(c);
 }
 
+/* An event whose JSON tree outgrows a parser thread's first arena block
+ * (256 KiB): parsed the same, then again in the grown block, then a small
+ * one and a rejected one after it (fg_event.c, Jansson's allocations). */
+static void test_large_event_arena(void **state)
+{
+    json_t *root = base(), *lines = json_array();
+    struct fg_claim *c;
+    char sn[16], *text;
+
+    (void)state;
+    for (int i = 0; i < 3000; i++) {
+        json_t *l = json_deep_copy(line0(root));
+        snprintf(sn, sizeof(sn), "%d", i + 1);
+        json_object_set_new(l, "feedetl_sn", json_string(sn));
+        json_array_append_new(lines, l);
+    }
+    json_object_set_new(root, "feedetail", lines);
+    text = json_dumps(root, 0);
+    assert_true(strlen(text) > (256u << 10));
+    for (int k = 0; k < 2; k++) {
+        c = parse_raw_ok(text, strlen(text));
+        assert_int_equal(c->nlines, 3000);
+        assert_string_equal(c->lines[0].feedetl_sn, "1");
+        assert_string_equal(c->lines[2999].feedetl_sn, "3000");
+        assert_int_equal(c->lines[2999].pric, 12500000);
+        assert_string_equal(c->psn_no, "33050099000010000001689700");
+        fg_claim_free(c);
+    }
+    free(text);
+    json_decref(root);
+    c = parse_raw_ok(example, strlen(example));
+    assert_int_equal(c->nlines, 1);
+    fg_claim_free(c);
+    {
+        char why[256] = "";
+        const char bad[] = "{\"schema\": \"nhsa.claim.v1\", \"event_id\": [1, 2,";
+        assert_int_equal(fg_claim_parse(bad, strlen(bad), &c, why, sizeof(why)), -1);
+        assert_null(c);
+    }
+}
+
 /* ---- rejections ---- */
 
 static void test_reject_not_json(void **state)
@@ -857,6 +898,7 @@ int main(void)
         cmocka_unit_test(test_unknown_fields_ignored),
         cmocka_unit_test(test_other_event_types),
         cmocka_unit_test(test_empty_feedetail),
+        cmocka_unit_test(test_large_event_arena),
         cmocka_unit_test(test_reject_not_json),
         cmocka_unit_test(test_reject_number_top_level),
         cmocka_unit_test(test_reject_envelope),
