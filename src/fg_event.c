@@ -57,9 +57,9 @@ static void arena_key_make(void)
 
 static void *arena_malloc(size_t n)
 {
-    size_t need = (n + 15) & ~(size_t)15;
+    size_t need = (n + 15) & ~(size_t)15;   /* malloc's alignment */
 
-    if (arena_on) {
+    if (arena_on && n <= arena.cap) {
         arena.want += need;
         if (need <= arena.cap - arena.used) {
             void *p = arena.base + arena.used;
@@ -72,7 +72,9 @@ static void *arena_malloc(size_t n)
 
 static void arena_free(void *p)
 {
-    if (arena_on && (char *)p >= arena.base && (char *)p < arena.base + arena.cap)
+    uintptr_t a = (uintptr_t)p, base = (uintptr_t)arena.base;
+
+    if (arena_on && a >= base && a - base < arena.cap)
         return;   /* dropped with the whole block */
     free(p);
 }
