@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "../common/claim_cmp.h"
 #include "fg_event.h"
 #include "fg_time.h"
 
@@ -97,12 +98,62 @@ static json_t *minimal(const char *type)
     return root;
 }
 
+/* One reader's result against fg_claim_parse's. */
+static void same_result(int rc, const struct fg_claim *c, const char *why, int rc2,
+                        const struct fg_claim *c2, const char *why2)
+{
+    const char *field;
+
+    assert_int_equal(rc2, rc);
+    if (rc == 0) {
+        field = claim_cmp(c, c2);
+        if (field)
+            fail_msg("the readers differ in %s", field);
+    } else {
+        /* why may be the caller's short buffer: a prefix of the whole */
+        assert_null(c2);
+        assert_true(strlen(why) <= strlen(why2));
+        assert_memory_equal(why, why2, strlen(why));
+    }
+}
+
+/* fg_claim_parse, held to each of its readers alone: Jansson always, the
+ * scanner wherever it answers. Returns the scanner's answer in *scanned
+ * (1, or 0 when it left the input to Jansson). */
+static int parse_both(const char *buf, size_t len, struct fg_claim **out, char *why,
+                      size_t why_size, int *scanned)
+{
+    struct fg_claim *c2 = NULL;
+    char why2[256] = "";
+    int rc = fg_claim_parse(buf, len, out, why, why_size), rc2;
+
+    rc2 = fg_claim_parse_jansson(buf, len, &c2, why2, sizeof(why2));
+    same_result(rc, *out, why, rc2, c2, why2);
+    fg_claim_free(c2);
+    c2 = NULL;
+    rc2 = fg_claim_parse_scan(buf, len, &c2, why2, sizeof(why2));
+    *scanned = rc2 != FG_CLAIM_UNSURE;
+    if (*scanned)
+        same_result(rc, *out, why, rc2, c2, why2);
+    else
+        assert_null(c2);
+    fg_claim_free(c2);
+    return rc;
+}
+
+static int parse_checked(const char *buf, size_t len, struct fg_claim **out, char *why,
+                         size_t why_size)
+{
+    int scanned;
+    return parse_both(buf, len, out, why, why_size, &scanned);
+}
+
 static struct fg_claim *parse_raw_ok(const char *buf, size_t len)
 {
     struct fg_claim *c = NULL;
     char why[256] = "";
 
-    if (fg_claim_parse(buf, len, &c, why, sizeof(why)) != 0)
+    if (parse_checked(buf, len, &c, why, sizeof(why)) != 0)
         fail_msg("rejected: %s", why);
     assert_non_null(c);
     return c;
@@ -118,7 +169,7 @@ static struct fg_claim *parse_ok(json_t *root)
 
     json_decref(root);
     assert_non_null(s);
-    rc = fg_claim_parse(s, strlen(s), &c, why, sizeof(why));
+    rc = parse_checked(s, strlen(s), &c, why, sizeof(why));
     free(s);
     if (rc != 0)
         fail_msg("rejected: %s", why);
@@ -132,7 +183,7 @@ static void reject_raw(const char *buf, size_t len, char *why, size_t why_size)
     struct fg_claim *c = &dummy; /* must be reset to NULL */
 
     why[0] = '\0';
-    if (fg_claim_parse(buf, len, &c, why, why_size) != -1)
+    if (parse_checked(buf, len, &c, why, why_size) != -1)
         fail_msg("accepted: %.*s", (int)(len > 300 ? 300 : len), buf);
     assert_null(c);
     assert_true(why[0] != '\0');
@@ -350,7 +401,7 @@ static void test_amount_number_precision(void **state)
     set_line(root, 0, "det_item_fee_sumamt", json_real(12345678901234.56));
     s = json_dumps(root, JSON_REAL_PRECISION(17));
     json_decref(root);
-    if (fg_claim_parse(s, strlen(s), &c, why, sizeof(why)) == 0) {
+    if (parse_checked(s, strlen(s), &c, why, sizeof(why)) == 0) {
         int64_t fee = c->lines[0].fee;
         fg_claim_free(c);
         free(s);
@@ -371,7 +422,7 @@ static void test_price_number_precision(void **state)
     set_line(root, 0, "pric", json_real(1234567890.123456));
     s = json_dumps(root, JSON_REAL_PRECISION(17));
     json_decref(root);
-    if (fg_claim_parse(s, strlen(s), &c, why, sizeof(why)) == 0) {
+    if (parse_checked(s, strlen(s), &c, why, sizeof(why)) == 0) {
         int64_t pric = c->lines[0].pric;
         fg_claim_free(c);
         free(s);
@@ -491,7 +542,7 @@ static void test_empty_feedetail(void **state)
 /* An event whose JSON tree outgrows a parser thread's first arena block
  * (256 KiB): parsed the same, then again in the grown block, then a small
  * one and a rejected one after it (fg_event.c, Jansson's allocations). */
-static void test_large_event_arena(void **state)
+static void test_large_event(void **state)
 {
     json_t *root = base(), *lines = json_array();
     struct fg_claim *c;
@@ -524,8 +575,128 @@ static void test_large_event_arena(void **state)
     {
         char why[256] = "";
         const char bad[] = "{\"schema\": \"nhsa.claim.v1\", \"event_id\": [1, 2,";
-        assert_int_equal(fg_claim_parse(bad, strlen(bad), &c, why, sizeof(why)), -1);
+        assert_int_equal(parse_checked(bad, strlen(bad), &c, why, sizeof(why)), -1);
         assert_null(c);
+    }
+}
+
+/* The scanner answers for what producers send (fg_claim_parse falls back
+ * to Jansson for nothing): the example, escaped text, numbers as amounts,
+ * unknown nested fields, and a rejection that is about a field. */
+static void test_scanner_answers(void **state)
+{
+    static const char *const events[] = {
+        example,
+        "{\"schema\":\"nhsa.claim.v1\",\"event_id\":\"E\\u4e2d\\n\\\"q\\\"\\/\\\\\","
+        "\"event_type\":\"VISIT_OPEN\",\"event_time\":\"2024-03-05 10:00:00\","
+        "\"psn_no\":\"P\\ud83d\\ude00\",\"fixmedins_code\":\"H\\u00e9\\b\\f\\r\\t\"}",
+        "{\"schema\":\"nhsa.claim.v1\",\"event_id\":\"E\",\"event_type\":\"VISIT_OPEN\","
+        "\"event_time\":\"2024-03-05 10:00:00\",\"psn_no\":\"P\",\"fixmedins_code\":\"H\","
+        "\"x\":{\"a\":[1,-2.5e3,0,true,false,null,{\"b\":{}}],\"c\":[]},\"y\":-0}",
+        " \t\r\n{\"feedetail\":[],\"fixmedins_code\":\"H\",\"psn_no\":\"P\",\"schema\":"
+        "\"nhsa.claim.v1\",\"event_id\":\"E\",\"event_type\":\"VISIT_CLOSE\",\"event_time\":"
+        "\"2024-03-05 10:00:00\"} \n",
+        "{\"schema\":\"nhsa.claim.v1\",\"event_id\":\"E\",\"event_type\":\"VISIT_OPEN\"}",
+        "{\"schema\":\"nhsa.claim.v1\",\"event_id\":7}",
+        "{\"schema\":\"nhsa.claim.v1\",\"event_id\":\"E\",\"event_type\":\"SETTLEMENT\","
+        "\"event_time\":\"2024-03-05 10:00:00\",\"psn_no\":\"P\",\"fixmedins_code\":\"H\","
+        "\"setl_id\":\"S\",\"mdtrt_id\":\"M\",\"med_type\":\"11\",\"setl_time\":"
+        "\"2024-03-05 10:00:00\",\"feedetail\":[{\"feedetl_sn\":\"1\",\"fee_ocur_time\":"
+        "\"2024-03-05 10:00:00\",\"hilist_code\":\"C\",\"pric\":12.5,\"cnt\":2,"
+        "\"det_item_fee_sumamt\":25,\"prd_days\":null},7]}",
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
+        struct fg_claim *c = NULL;
+        char why[256] = "";
+        int scanned;
+        parse_both(events[i], strlen(events[i]), &c, why, sizeof(why), &scanned);
+        if (!scanned)
+            fail_msg("the scanner left event %zu to Jansson", i);
+        fg_claim_free(c);
+    }
+}
+
+/* Inputs at the edges of JSON, where the scanner must either answer as
+ * Jansson does or leave the input to it; parse_both checks which. The
+ * ones Jansson rejects must be rejected, the rest accepted. */
+static void test_readers_agree(void **state)
+{
+    static const char head[] =
+        "{\"schema\":\"nhsa.claim.v1\",\"event_type\":\"VISIT_OPEN\",\"event_time\":"
+        "\"2024-03-05 10:00:00\",\"fixmedins_code\":\"H\",\"psn_no\":\"P\",";
+    static const struct {
+        const char *tail;   /* after head */
+        int ok;
+    } cases[] = {
+        {"\"event_id\":\"E\"}", 1},
+        {"\"event_id\":\"E\",\"x\":\"\\u0041\\u00\"}", 0},        /* short \u */
+        {"\"event_id\":\"E\\ud800\"}", 0},                         /* lone high */
+        {"\"event_id\":\"E\\udc00\"}", 0},                         /* lone low */
+        {"\"event_id\":\"E\\ud800\\u0041\"}", 0},                  /* high, no low */
+        {"\"event_id\":\"E\\u0000\"}", 0},
+        {"\"event_id\":\"E\\x\"}", 0},
+        {"\"event_id\":\"E\xc2\"}", 0},                            /* cut sequence */
+        {"\"event_id\":\"E\xe0\x80\x80\"}", 0},                    /* overlong */
+        {"\"event_id\":\"E\xed\xa0\x80\"}", 0},                    /* surrogate */
+        {"\"event_id\":\"E\xf4\x90\x80\x80\"}", 0},                /* past U+10FFFF */
+        {"\"event_id\":\"E\xf0\x9f\x98\x80\xef\xbf\xbf\x7f\"}", 1},
+        {"\"event_id\":\"E\t\"}", 0},                              /* raw control */
+        {"\"psn\\u005fno\":\"Q\",\"event_id\":\"E\"}", 0},         /* duplicate, escaped */
+        {"\"ps\\u006e\":\"Q\",\"event_id\":\"E\"}", 1},            /* escaped, unknown */
+        {"\"event_id\":\"E\",\"x\":{\"a\":1,\"a\":2}}", 0},        /* nested duplicate */
+        {"\"event_id\":\"E\",\"x\":{\"a\":1,\"b\":{\"a\":2}}}", 1},
+        {"\"event_id\":\"E\",\"x\":1,\"x\":1}", 0},
+        {"\"event_id\":\"E\",\"x\":1e400}", 0},
+        {"\"event_id\":\"E\",\"x\":-1e400}", 0},
+        {"\"event_id\":\"E\",\"x\":1e-400}", 1},
+        {"\"event_id\":\"E\",\"x\":123456789012345678901234567890}", 1},
+        {"\"event_id\":\"E\",\"x\":01}", 0},
+        {"\"event_id\":\"E\",\"x\":1.}", 0},
+        {"\"event_id\":\"E\",\"x\":.5}", 0},
+        {"\"event_id\":\"E\",\"x\":-}", 0},
+        {"\"event_id\":\"E\",\"x\":1e+}", 0},
+        {"\"event_id\":\"E\",\"x\":+1}", 0},
+        {"\"event_id\":\"E\",\"x\":tru}", 0},
+        {"\"event_id\":\"E\",\"x\":nullx}", 0},
+        {"\"event_id\":\"E\",\"x\":[1,]}", 0},
+        {"\"event_id\":\"E\",}", 0},
+        {"\"event_id\":\"E\" \"x\":1}", 0},
+        {"\"event_id\":\"E\"}}", 0},
+        {"\"event_id\":\"E\"}\x0b", 0},
+        {"\"event_id\":\"E\",\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+         1},
+        {"\"event_id\":\"E\",\"feedetail\":null}", 1},
+        {"\"event_id\":\"E\",\"feedetail\":{}}", 0},               /* not an array */
+        {"\"event_id\":\"E\",\"feedetail\":[\"x\"]}", 0},          /* not an object */
+        {"\"event_id\":\"E\",\"gend\":true}", 0},                  /* not a string */
+        {"\"event_id\":[]}", 0},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char buf[512], why[256] = "";
+        struct fg_claim *c = NULL;
+        int n = snprintf(buf, sizeof(buf), "%s%s", head, cases[i].tail), scanned, rc;
+        assert_true(n > 0 && (size_t)n < sizeof(buf));
+        rc = parse_both(buf, (size_t)n, &c, why, sizeof(why), &scanned);
+        if ((rc == 0) != cases[i].ok)
+            fail_msg("case %zu: %s (%s)", i, rc ? "rejected" : "accepted", why);
+        fg_claim_free(c);
+    }
+    /* Thirty-three unknown keys: past what the scanner checks for
+     * duplicates, so Jansson decides. */
+    {
+        char buf[2048], why[256] = "";
+        struct fg_claim *c = NULL;
+        int n = snprintf(buf, sizeof(buf), "%s\"event_id\":\"E\"", head), scanned;
+        for (int k = 0; k < 33; k++)
+            n += snprintf(buf + n, sizeof(buf) - (size_t)n, ",\"k%d\":%d", k, k);
+        n += snprintf(buf + n, sizeof(buf) - (size_t)n, "}");
+        assert_int_equal(parse_both(buf, (size_t)n, &c, why, sizeof(why), &scanned), 0);
+        assert_false(scanned);
+        fg_claim_free(c);
     }
 }
 
@@ -877,7 +1048,7 @@ static void test_small_why(void **state)
     s = json_dumps(root, 0);
     json_decref(root);
     memset(why, 'x', sizeof(why));
-    assert_int_equal(fg_claim_parse(s, strlen(s), &c, why, 8), -1);
+    assert_int_equal(parse_checked(s, strlen(s), &c, why, 8), -1);
     assert_null(c);
     assert_int_equal(strlen(why), 7);
     assert_memory_equal(why, "feedeta", 7);
@@ -898,7 +1069,9 @@ int main(void)
         cmocka_unit_test(test_unknown_fields_ignored),
         cmocka_unit_test(test_other_event_types),
         cmocka_unit_test(test_empty_feedetail),
-        cmocka_unit_test(test_large_event_arena),
+        cmocka_unit_test(test_large_event),
+        cmocka_unit_test(test_scanner_answers),
+        cmocka_unit_test(test_readers_agree),
         cmocka_unit_test(test_reject_not_json),
         cmocka_unit_test(test_reject_number_top_level),
         cmocka_unit_test(test_reject_envelope),
