@@ -106,8 +106,16 @@ run_phase() {   # run_phase NAME RATE
     bcpu0=$(cpu_ticks "$BPID") rcpu0=$(cpu_ticks "$REDIS_PID")
     t0=$(date +%s.%N)
     "$BUILD/bench/produce" "$BOOT" claims "$tmp/stream.jsonl" "$2" >"$tmp/produce.$1.txt"
-    consumed() { [ "$(metric fundguard_events_total)" = "$events" ]; }
-    wait_until 600 consumed ||
+    # Consumed so far, sampled with the time: the steady rate is read off
+    # the middle of the run (10% to 90% of the events), without the
+    # consumer's first fetches and the last batch's tail.
+    consumed() {
+        n=$(metric fundguard_events_total)
+        echo "$(date +%s.%N) $n" >>"$tmp/progress.$1.txt"
+        [ "$n" = "$events" ]
+    }
+    : >"$tmp/progress.$1.txt"
+    wait_until 600 consumed "$1" ||
         { echo "daemons consumed $(metric fundguard_events_total) of $events events"; exit 1; }
     t1=$(date +%s.%N)
     if [ -n "$PERFPID" ]; then
@@ -136,10 +144,17 @@ run_phase() {   # run_phase NAME RATE
         -v tick="$tick" -v rt="$rt" -v rss="$rss" -v ru="$redis_used" -v rb="$redis_base" \
         -v p="$in_state" -v keys="$redis_keys" -v name="$1" \
         -v bc="$((bcpu1 - bcpu0))" -v rc="$((rcpu1 - rcpu0))" \
-        -v s0="$tmp/stages0.$1.txt" -v s1="$tmp/stages1.$1.txt" 'BEGIN {
+        -v s0="$tmp/stages0.$1.txt" -v s1="$tmp/stages1.$1.txt" \
+        -v prog="$tmp/progress.$1.txt" 'BEGIN {
         printf "%s: %d lines in %.2f s = %.0f lines/s; redis round trips/event %.4f; " \
                "daemon CPU %.2f s per 10k lines\n", name, n, t1 - t0, n / (t1 - t0), rt / ev,
                (c1 - c0) / tick / (n / 10000)
+        while ((getline l < prog) > 0) { split(l, a, " ")
+            if (!lo && a[2] >= 0.1 * ev) { lo = 1; tl = a[1]; nl = a[2] }
+            if (a[2] >= 0.9 * ev) { th = a[1]; nh = a[2]; break } }
+        if (th > tl)
+            printf "%s: steady rate (from %d to %d events consumed, %.2f s): %.0f lines/s\n", name,
+                   nl, nh, th - tl, (nh - nl) * n / ev / (th - tl)
         printf "%s: CPU seconds over the run: daemon %.2f, broker %.2f, redis-server %.2f " \
                "(of %.2f on 2 cores)\n", name, (c1 - c0) / tick, bc / tick, rc / tick,
                2 * (t1 - t0)

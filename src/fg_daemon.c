@@ -803,6 +803,11 @@ static int attempt(struct daemon *d, const struct bad_event *bad, size_t nbad,
         if (fg_engine_process(d->eng, claims[i], &srcs[i]))
             rc = FG_EAGAIN;
     t = stage_done(d, ST_DETECT, t);
+    /* The state's writes travel to Redis (queued there, not applied)
+     * while the broker acknowledges the alerts. */
+    if (rc == FG_OK)
+        rc = fg_engine_batch_prepare(d->eng);
+    t = stage_done(d, ST_COMMIT, t);
     if (rd_kafka_flush(d->producer, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR || d->dr_failed) {
         rc = FG_EAGAIN;
         fg_log_warn("msg=\"alerts not all delivered; batch will be retried\" failed=%llu",

@@ -1027,6 +1027,13 @@ int fg_engine_batch_begin(struct fg_engine *e, struct fg_claim *const *claims, s
     return rc;
 }
 
+int fg_engine_batch_prepare(struct fg_engine *e)
+{
+    if (!e->st->ops->commit_prepare)
+        return FG_OK;
+    return e->st->ops->commit_prepare(e->st) ? FG_EAGAIN : FG_OK;
+}
+
 int fg_engine_batch_commit(struct fg_engine *e)
 {
     return e->st->ops->commit_batch(e->st) ? FG_EAGAIN : FG_OK;

@@ -74,8 +74,12 @@ int fg_engine_process_batch(struct fg_engine *e, struct fg_claim *const *claims,
  * batch_begin loads the persons (FG_EAGAIN: store unavailable); after
  * fg_engine_process() of each claim, batch_commit writes the state back.
  * batch_abort forgets a failed batch's changes in a remote store.
+ * batch_prepare (optional, after the last process) sends the writes ahead
+ * without applying them, so their transfer overlaps the caller's wait for
+ * delivery; nothing but commit or abort may follow it.
  */
 int fg_engine_batch_begin(struct fg_engine *e, struct fg_claim *const *claims, size_t n);
+int fg_engine_batch_prepare(struct fg_engine *e);
 int fg_engine_batch_commit(struct fg_engine *e);
 void fg_engine_batch_abort(struct fg_engine *e);
 

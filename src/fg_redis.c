@@ -89,6 +89,8 @@ struct redis_state {
     redisContext *c;
     int64_t watermark;
     int failed;                      /* a read failed inside the batch */
+    int prepared;                    /* the batch's writes are built (rs_prepare) */
+    size_t queued;                   /* replies owed for them: MULTI + commands */
     double next_connect;             /* monotonic seconds */
     char refused[256];               /* the server refused our credentials: why */
     double backoff;
@@ -419,8 +421,31 @@ static int load_line(struct redis_state *r, struct fg_person *p, char *f, size_t
     return rc;
 }
 
+/* Drops the writes rs_prepare queued (DISCARD, and every reply owed). */
+static void discard_queued(struct redis_state *r)
+{
+    size_t owed = r->queued + 1;
+
+    r->queued = 0;
+    if (!r->c)
+        return;
+    redisAppendFormattedCommand(r->c, "*1\r\n$7\r\nDISCARD\r\n", 17);
+    r->base.commands++;
+    for (size_t i = 0; i < owed; i++) {
+        redisReply *rep = NULL;
+        if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep) {
+            disconnect(r, r->c && r->c->err ? r->c->errstr : "no reply");
+            return;
+        }
+        freeReplyObject(rep);
+    }
+}
+
 static void reset_batch(struct redis_state *r)
 {
+    if (r->queued)
+        discard_queued(r);
+    r->prepared = 0;
     for (size_t i = 0; i < r->dh.cap; i++)
         if (r->dh.slots[i].key) {
             struct dirty_hist *h = r->dh.slots[i].val;
@@ -1026,25 +1051,30 @@ static void commit_alerts(struct redis_state *r, struct pipe *pp, struct fg_buf 
  * as the keys allow: per person, lines expired at load go first (one HDEL:
  * a line re-sent with an expired line's identity is then written anew),
  * then one HSET of its changed lines and watermark, one ZADD per seen-set.
+ *
+ * In two steps. rs_prepare writes MULTI and the commands to the server,
+ * which queues them and applies nothing; it waits for no reply, so the
+ * caller can wait for something else meanwhile (the daemon: the broker's
+ * acknowledgement of the batch's alerts, which must come before any state
+ * is written). rs_commit then sends EXEC and reads every reply. An
+ * aborted batch DISCARDs what is queued.
  */
-static int rs_commit(struct fg_state *st)
+static int rs_prepare(struct fg_state *st)
 {
     struct redis_state *r = (struct redis_state *)st;
     struct fg_buf key, field, val;
     struct pipe pp;
     struct change *ch;
-    size_t nch = 0, sent;
-    double t0;
-    int rc = 0;
+    size_t nch = 0;
+    int done = 0;
 
-    if (r->failed || !r->c) {
-        reset_batch(r);
-        return FG_EAGAIN;
-    }
-    if (!r->ndl && !r->nds && !r->ndh && !r->ndf && !r->ndq_add && !r->ndq_take && !r->nda) {
-        reset_batch(r);
+    if (r->prepared)
         return 0;
-    }
+    if (r->failed || !r->c)
+        return FG_EAGAIN;
+    r->prepared = 1;
+    if (!r->ndl && !r->nds && !r->ndh && !r->ndf && !r->ndq_add && !r->ndq_take && !r->nda)
+        return 0;
     fg_buf_init(&key);
     fg_buf_init(&field);
     fg_buf_init(&val);
@@ -1081,27 +1111,59 @@ static int rs_commit(struct fg_state *st)
     commit_alerts(r, &pp, &key);
     commit_deferred(r, &pp, r->dq_add, r->ndq_add, 1, &key);
     commit_deferred(r, &pp, r->dq_take, r->ndq_take, 0, &key);
-    cmd_begin(&pp, "EXEC", NULL);
-    cmd_end(&pp);
-    sent = pp.ncmd;
     pipe_send(r, &pp);
+    r->queued = pp.ncmd;
+    pipe_fini(&pp);
+    fg_buf_fini(&key);
+    fg_buf_fini(&field);
+    fg_buf_fini(&val);
+    /* Out now (hiredis would write it with the first reply read). */
+    while (!done)
+        if (redisBufferWrite(r->c, &done) != REDIS_OK) {
+            disconnect(r, r->c->errstr);
+            r->queued = 0;
+            r->failed = 1;
+            return FG_EAGAIN;
+        }
+    return 0;
+}
+
+static int rs_commit(struct fg_state *st)
+{
+    struct redis_state *r = (struct redis_state *)st;
+    size_t owed;
+    double t0;
+    int rc = 0;
+
+    if ((!r->prepared && rs_prepare(st)) || r->failed || !r->c) {
+        reset_batch(r);
+        return FG_EAGAIN;
+    }
+    if (!r->queued) {
+        reset_batch(r);   /* nothing to write */
+        return 0;
+    }
+    owed = r->queued + 1;
+    r->queued = 0;
+    redisAppendFormattedCommand(r->c, "*1\r\n$4\r\nEXEC\r\n", 14);
+    st->commands++;
     st->round_trips++;
     t0 = mono();
-    for (size_t i = 0; i < sent; i++) {
+    for (size_t i = 0; i < owed; i++) {
         redisReply *rep = NULL;
         if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep) {
             disconnect(r, r->c && r->c->err ? r->c->errstr : "no reply");
             rc = FG_EAGAIN;
             break;
         }
-        if (i == sent - 1 && rep->type == REDIS_REPLY_NIL) {
+        if (i == owed - 1 && rep->type == REDIS_REPLY_NIL) {
             /* A watched person changed since the load: nothing was
              * written; the caller re-runs the batch on the new state. */
             fg_log_warn("msg=\"redis commit conflict: another worker wrote a person of "
                         "this batch; re-running it\"");
             st->conflicts++;
             rc = FG_EAGAIN;
-        } else if (i == sent - 1 && rep->type != REDIS_REPLY_ARRAY) {
+        } else if (i == owed - 1 && rep->type != REDIS_REPLY_ARRAY) {
             fg_log_error("msg=\"redis EXEC failed\" error=\"%s\"",
                          rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
             rc = FG_EAGAIN;
@@ -1109,10 +1171,6 @@ static int rs_commit(struct fg_state *st)
         freeReplyObject(rep);
     }
     st->rt_seconds += mono() - t0;
-    pipe_fini(&pp);
-    fg_buf_fini(&key);
-    fg_buf_fini(&field);
-    fg_buf_fini(&val);
     reset_batch(r);
     return rc;
 }
@@ -1308,6 +1366,7 @@ static const struct fg_state_ops redis_ops = {
     .name = "redis",
     .begin_batch = rs_begin,
     .load_more = rs_load_more,
+    .commit_prepare = rs_prepare,
     .commit_batch = rs_commit,
     .abort_batch = rs_abort,
     .person = rs_person,

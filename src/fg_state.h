@@ -35,6 +35,12 @@ struct fg_state_ops {
     /* Add persons to the batch in hand (deferred judgements taken after
      * begin_batch); one more round trip for a remote store. */
     int (*load_more)(struct fg_state *st, const char *const *psn_nos, size_t n);
+    /* Optional (NULL: nothing to do). Send the batch's writes ahead of
+     * commit_batch() without applying them or waiting for a reply, so a
+     * remote store's transfer overlaps the caller's next wait. Until
+     * commit_batch() or abort_batch(), nothing else may be asked of the
+     * store; abort_batch() drops the writes sent. */
+    int (*commit_prepare)(struct fg_state *st);
     int (*commit_batch)(struct fg_state *st);
     /* Forget the batch's changes (a remote store re-reads them next time;
      * the embedded store has applied them in place and cannot). */

@@ -215,6 +215,53 @@ static void test_resent_expired_line(void **unused)
     a->ops->destroy(a);
 }
 
+/* Writes sent ahead (commit_prepare) are applied only by the commit: an
+ * abort drops them (and leaves the connection in step: the next batch
+ * reads and commits normally), a commit applies them, and a worker that
+ * wrote a person in between still makes the commit abort. */
+static void test_prepared_commit(void **unused)
+{
+    struct fg_state *a = open_state("test:prepare"), *b = open_state("test:prepare");
+    const char *names[1] = {"8800001"};
+
+    (void)unused;
+    assert_int_equal(a->ops->begin_batch(a, names, 1), 0);
+    assert_int_equal(a->ops->seen(a, a->ops->person(a, names[0]), FG_SEEN_EVENTS, 1, 1800000000), 0);
+    assert_int_equal(a->ops->commit_prepare(a), 0);
+    a->ops->abort_batch(a);
+    assert_int_equal(is_seen(b, names[0], 1), 0);   /* dropped */
+
+    assert_int_equal(a->ops->begin_batch(a, names, 1), 0);
+    assert_int_equal(a->ops->seen(a, a->ops->person(a, names[0]), FG_SEEN_EVENTS, 2, 1800000000), 0);
+    assert_int_equal(a->ops->commit_prepare(a), 0);
+    assert_int_equal(is_seen(b, names[0], 2), 0);   /* queued, not applied */
+    assert_int_equal(a->ops->commit_batch(a), 0);
+    assert_int_equal(is_seen(b, names[0], 2), 1);
+
+    assert_int_equal(a->ops->begin_batch(a, names, 1), 0);
+    assert_int_equal(a->ops->seen(a, a->ops->person(a, names[0]), FG_SEEN_EVENTS, 3, 1800000000), 0);
+    assert_int_equal(a->ops->commit_prepare(a), 0);
+    assert_int_equal(b->ops->begin_batch(b, names, 1), 0);
+    assert_int_equal(b->ops->seen(b, b->ops->person(b, names[0]), FG_SEEN_EVENTS, 4, 1800000000), 0);
+    assert_int_equal(b->ops->commit_batch(b), 0);
+    assert_int_equal(a->ops->commit_batch(a), FG_EAGAIN);
+    assert_int_equal(a->conflicts, 1);
+    assert_int_equal(is_seen(b, names[0], 3), 0);
+
+    /* Nothing to write: prepare and commit without a round trip. */
+    assert_int_equal(a->ops->begin_batch(a, names, 1), 0);
+    {
+        uint64_t rt = a->round_trips;
+        assert_int_equal(a->ops->commit_prepare(a), 0);
+        assert_int_equal(a->ops->commit_batch(a), 0);
+        assert_int_equal(a->round_trips, rt);
+    }
+
+    fg_state_redis_drop_namespace(a);
+    a->ops->destroy(a);
+    b->ops->destroy(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_alert_log_persists),
         cmocka_unit_test(test_deferred_queue),
         cmocka_unit_test(test_resent_expired_line),
+        cmocka_unit_test(test_prepared_commit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
