@@ -61,6 +61,7 @@ struct dead_field {
 /* A group's histogram as read from Redis for the current batch. */
 struct group_hist {
     char *group;
+    int64_t until;           /* the key's TTL deadline as noted (#t), wall clock */
     int64_t *day;
     uint16_t *bucket;
     uint32_t *count;
@@ -90,6 +91,7 @@ struct redis_state {
     int64_t watermark;
     int failed;                      /* a read failed inside the batch */
     int prepared;                    /* the batch's writes are built (rs_prepare) */
+    int64_t wall_now;                /* wall-clock seconds when they were */
     size_t queued;                   /* replies owed for them: MULTI + commands */
     double next_connect;             /* monotonic seconds */
     char refused[256];               /* the server refused our credentials: why */
@@ -548,11 +550,14 @@ static int load_persons(struct redis_state *r, const char *const *psn, size_t n,
         key_of(&key, r, 'L', uniq[i]);
         cmd_begin(&pp, "HGETALL", &key);
         cmd_end(&pp);
+        /* The whole seen-sets, expired entries too (they are few: each
+         * commit removes them): the commit then knows whether there is
+         * anything to remove and whether a set exists to keep alive. */
         for (int k = 0; k < 2; k++) {
             key_of(&key, r, k ? 'A' : 'E', uniq[i]);
-            cmd_begin(&pp, "ZRANGEBYSCORE", &key);
-            cmd_i64(&pp, cut);
-            cmd_str(&pp, "+inf");
+            cmd_begin(&pp, "ZRANGE", &key);
+            cmd_str(&pp, "0");
+            cmd_str(&pp, "-1");
             cmd_str(&pp, "WITHSCORES");
             cmd_end(&pp);
         }
@@ -575,6 +580,7 @@ static int load_persons(struct redis_state *r, const char *const *psn, size_t n,
     }
     for (size_t i = 0; i < nu; i++) {
         struct fg_person *p = r->mem->ops->person(r->mem, uniq[i]);
+        struct fg_person_keys *pk = fg_person_keys(p);
         for (int k = 0; k < 4; k++) {
             redisReply *rep = NULL;
             if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep ||
@@ -587,10 +593,23 @@ static int load_persons(struct redis_state *r, const char *const *psn, size_t n,
                 goto timed;
             }
             if (k == 0) {
-                /* The person's watermark first: it decides what is expired. */
-                for (size_t e = 0; e + 1 < rep->elements; e += 2)
-                    if (strcmp(rep->element[e]->str, "#wm") == 0)
-                        fg_person_set_watermark(p, strtoll(rep->element[e + 1]->str, NULL, 10));
+                /* The person's watermark first: it decides what is expired;
+                 * and how long the person's keys are known to live. */
+                for (size_t e = 0; e + 1 < rep->elements; e += 2) {
+                    const char *f = rep->element[e]->str, *v = rep->element[e + 1]->str;
+                    if (f[0] != '#')
+                        continue;
+                    if (strcmp(f, "#wm") == 0)
+                        fg_person_set_watermark(p, strtoll(v, NULL, 10));
+                    else if (strcmp(f, "#tl") == 0)
+                        pk->lines_until = strtoll(v, NULL, 10);
+                    else if (strcmp(f, "#ts") == 0)
+                        pk->sets_until = strtoll(v, NULL, 10);
+                }
+            } else if (k < 3 && rep->elements >= 2) {
+                /* ascending by score: the first is the oldest */
+                pk->exists[k - 1] = 1;
+                pk->oldest[k - 1] = strtoll(rep->element[1]->str, NULL, 10);
             }
             for (size_t e = 0; e + 1 < rep->elements; e += 2) {
                 redisReply *a = rep->element[e], *b = rep->element[e + 1];
@@ -607,8 +626,9 @@ static int load_persons(struct redis_state *r, const char *const *psn, size_t n,
                 } else {
                     uint64_t h = strtoull(a->str, NULL, 16);
                     int64_t exp = strtoll(b->str, NULL, 10);
-                    r->mem->ops->seen(r->mem, p, k == 1 ? FG_SEEN_EVENTS : FG_SEEN_ALERTS, h,
-                                      exp);
+                    if (exp >= cut)
+                        r->mem->ops->seen(r->mem, p, k == 1 ? FG_SEEN_EVENTS : FG_SEEN_ALERTS,
+                                          h, exp);
                 }
             }
             freeReplyObject(rep);
@@ -792,6 +812,8 @@ static int fetch_groups(struct redis_state *r, const char *const *groups, size_t
         for (size_t e = 0; e + 1 < rep->elements; e += 2) {
             char *colon;
             long long day = strtoll(rep->element[e]->str, &colon, 10);
+            if (strcmp(rep->element[e]->str, "#t") == 0)
+                g->until = strtoll(rep->element[e + 1]->str, NULL, 10);
             if (*colon != ':')
                 continue;
             unsigned long b = strtoul(colon + 1, NULL, 10);
@@ -898,19 +920,39 @@ static int superseded(struct redis_state *r, struct fg_person *p, const struct f
     return 0;
 }
 
-/* A person's changes ch[0..n) (sorted by kind): one HSET of the changed
- * lines and the person's watermark, one ZADD per seen-set, the TTLs, and
- * the seen entries the watermark has passed dropped. */
+/*
+ * A person's changes ch[0..n) (sorted by kind): one HSET of the changed
+ * lines and the person's watermark, one ZADD per seen-set, and the seen
+ * entries the watermark has passed dropped (only when there are some).
+ *
+ * TTLs: the line hash lives as long as its longest-kept line needs, the
+ * seen-sets as long as de-duplication needs. Rather than an EXPIRE per key
+ * per commit, a key's TTL is set a day beyond what is needed and its
+ * deadline noted in the line hash (#tl, #ts); a later commit sets it again
+ * only when the need has caught up with the note, or when it creates the
+ * key. The note is never later than the keys' real deadlines: the line
+ * hash carries it (gone with it), and a seen-set is made only by a commit,
+ * which then gives it a TTL past the note.
+ */
 static void commit_person(struct redis_state *r, struct pipe *pp, const struct change *ch,
                           size_t n, struct fg_buf *key, struct fg_buf *field, struct fg_buf *val)
 {
     struct fg_person *p = ch[0].p;
+    const struct fg_person_keys *pk = fg_person_keys(p);
     const char *psn = fg_person_psn(p);
-    int64_t cut = r->watermark - r->o.lateness;
-    int64_t dedup_ttl = r->o.dedup_seconds + r->o.lateness + FG_DAY;
-    int64_t keep = FG_DAY;
+    int64_t cut = r->watermark - r->o.lateness, now = r->wall_now;
+    int64_t keep = FG_DAY, lines_need, sets_need;
     struct fg_wline **win;
     size_t nw = r->mem->ops->window(r->mem, p, &win), i = 0;
+    int lines_renew, sets_renew;
+
+    for (size_t j = 0; j < nw; j++)
+        if (win[j]->expire_at - win[j]->fee_time > keep)
+            keep = win[j]->expire_at - win[j]->fee_time;
+    lines_need = now + keep + r->o.lateness + FG_DAY;
+    sets_need = now + r->o.dedup_seconds + r->o.lateness + FG_DAY;
+    lines_renew = pk->lines_until < lines_need;
+    sets_renew = pk->sets_until < sets_need;
 
     key_of(key, r, 'L', psn);
     cmd_begin(pp, "HSET", key);
@@ -925,14 +967,20 @@ static void commit_person(struct redis_state *r, struct pipe *pp, const struct c
     }
     cmd_str(pp, "#wm");
     cmd_i64(pp, fg_person_watermark(p));
+    if (lines_renew) {
+        cmd_str(pp, "#tl");
+        cmd_i64(pp, lines_need + FG_DAY);
+    }
+    if (sets_renew) {
+        cmd_str(pp, "#ts");
+        cmd_i64(pp, sets_need + FG_DAY);
+    }
     cmd_end(pp);
-    /* The line hash lives as long as its longest-kept line needs; the
-     * seen-sets as long as de-duplication needs. */
-    for (size_t j = 0; j < nw; j++)
-        if (win[j]->expire_at - win[j]->fee_time > keep)
-            keep = win[j]->expire_at - win[j]->fee_time;
-    cmd_key_i64(pp, "EXPIRE", key, keep + r->o.lateness + FG_DAY);
+    if (lines_renew)
+        cmd_key_i64(pp, "EXPIRE", key, lines_need + FG_DAY - now);
     for (int which = 0; which < 2; which++) {
+        int64_t oldest = pk->exists[which] ? pk->oldest[which] : INT64_MAX;
+        int wrote = 0;
         key_of(key, r, which == FG_SEEN_EVENTS ? 'E' : 'A', psn);
         if (i < n && ch[i].kind == 1 + which) {
             cmd_begin(pp, "ZADD", key);
@@ -941,17 +989,23 @@ static void commit_person(struct redis_state *r, struct pipe *pp, const struct c
                 hex16(member, r->ds[ch[i].i].key);
                 cmd_i64(pp, r->ds[ch[i].i].exp);
                 cmd_arg(pp, member, 16);
+                if (r->ds[ch[i].i].exp < oldest)
+                    oldest = r->ds[ch[i].i].exp;
             }
             cmd_end(pp);
+            wrote = 1;
         }
-        cmd_begin(pp, "ZREMRANGEBYSCORE", key);
-        cmd_str(pp, "-inf");
-        fg_buf_reset(field);
-        fg_buf_putc(field, '(');
-        fg_buf_put_i64(field, cut);
-        cmd_buf(pp, field);
-        cmd_end(pp);
-        cmd_key_i64(pp, "EXPIRE", key, dedup_ttl);
+        if (oldest < cut) {
+            cmd_begin(pp, "ZREMRANGEBYSCORE", key);
+            cmd_str(pp, "-inf");
+            fg_buf_reset(field);
+            fg_buf_putc(field, '(');
+            fg_buf_put_i64(field, cut);
+            cmd_buf(pp, field);
+            cmd_end(pp);
+        }
+        if ((wrote && !pk->exists[which]) || (sets_renew && (wrote || pk->exists[which])))
+            cmd_key_i64(pp, "EXPIRE", key, sets_need + FG_DAY - now);
     }
 }
 
@@ -961,7 +1015,7 @@ static void commit_hist(struct redis_state *r, struct pipe *pp, const struct dir
                         struct fg_buf *key, struct fg_buf *field)
 {
     const struct group_hist *g = fg_map_get(&r->ghist, h->group, strlen(h->group));
-    int64_t newest = INT64_MIN;
+    int64_t newest = INT64_MIN, need;
     int any = 0;
 
     hist_key(key, r, h->group);
@@ -981,7 +1035,16 @@ static void commit_hist(struct redis_state *r, struct pipe *pp, const struct dir
         if (h->day[i] > newest)
             newest = h->day[i];
     }
-    cmd_key_i64(pp, "EXPIRE", key, (h->keep_days + 2) * FG_DAY);
+    /* The TTL is set a day beyond the need and noted (#t), as a person's
+     * keys' are (commit_person); the key made by this commit has no note. */
+    need = r->wall_now + (h->keep_days + 2) * FG_DAY;
+    if (!g || g->until < need) {
+        cmd_begin(pp, "HSET", key);
+        cmd_str(pp, "#t");
+        cmd_i64(pp, need + FG_DAY);
+        cmd_end(pp);
+        cmd_key_i64(pp, "EXPIRE", key, need + FG_DAY - r->wall_now);
+    }
     /* Judged from the swept watermark (which waits for lagging
      * partitions), not from this batch's newest day. */
     if (fg_cst_day(r->watermark - r->o.lateness) < newest)
@@ -1073,6 +1136,7 @@ static int rs_prepare(struct fg_state *st)
     if (r->failed || !r->c)
         return FG_EAGAIN;
     r->prepared = 1;
+    r->wall_now = (int64_t)time(NULL);
     if (!r->ndl && !r->nds && !r->ndh && !r->ndf && !r->ndq_add && !r->ndq_take && !r->nda)
         return 0;
     fg_buf_init(&key);

@@ -152,6 +152,16 @@ void fg_person_set_watermark(struct fg_person *p, int64_t t);
 /* For backends that keep their working set in a memory store (Redis loads
  * a batch's persons into one, then writes the changes back). */
 const char *fg_person_psn(const struct fg_person *p);
+/* What a remote store learnt at load about a person's keys (all zero for a
+ * person it did not load: nothing known). Deadlines are wall-clock epoch
+ * seconds that the keys are known to live until. */
+struct fg_person_keys {
+    int64_t lines_until;   /* the line hash */
+    int64_t sets_until;    /* the seen-sets that exist */
+    int64_t oldest[2];     /* each seen-set's lowest expiry, when it exists */
+    int exists[2];         /* the seen-set (FG_SEEN_EVENTS, FG_SEEN_ALERTS) has members */
+};
+struct fg_person_keys *fg_person_keys(struct fg_person *p);
 struct fg_wline *fg_state_memory_load_line(struct fg_state *st, struct fg_person *p,
                                            const struct fg_line_init *in, uint64_t seq,
                                            int64_t net_cnt);

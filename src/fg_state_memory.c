@@ -82,6 +82,7 @@ struct fg_person {
     size_t narec, caparec, caparec_exp;
     struct set64 seen[2];
     int64_t watermark;   /* latest event time of this person */
+    struct fg_person_keys keys;   /* a remote store's notes (fg_state.h) */
 };
 
 struct hist {
@@ -603,6 +604,11 @@ void fg_person_set_watermark(struct fg_person *p, int64_t t)
 }
 
 /* ---- for backends that keep their working set in a memory store ---- */
+
+struct fg_person_keys *fg_person_keys(struct fg_person *p)
+{
+    return &p->keys;
+}
 
 const char *fg_person_psn(const struct fg_person *p)
 {

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <cmocka.h>
+#include <hiredis/hiredis.h>
+#include <string.h>
 
 #include "fg_common.h"
 #include "fg_state.h"
@@ -262,6 +264,135 @@ static void test_prepared_commit(void **unused)
     b->ops->destroy(b);
 }
 
+/* A plain connection to the test's Redis, to look at the keys. */
+static redisContext *peek(void)
+{
+    redisContext *c = redisConnect("127.0.0.1", atoi(getenv("FG_REDIS_PORT")));
+
+    assert_non_null(c);
+    assert_int_equal(c->err, 0);
+    return c;
+}
+
+static long long peek_int(redisContext *c, const char *cmd, const char *key)
+{
+    redisReply *rep = redisCommand(c, "%s %s", cmd, key);
+    long long v;
+
+    assert_non_null(rep);
+    assert_int_equal(rep->type, REDIS_REPLY_INTEGER);
+    v = rep->integer;
+    freeReplyObject(rep);
+    return v;
+}
+
+/* Calls of one command since the last CONFIG RESETSTAT. */
+static long long calls(redisContext *c, const char *name)
+{
+    redisReply *rep = redisCommand(c, "INFO commandstats");
+    char needle[64];
+    const char *at;
+    long long n = 0;
+
+    assert_non_null(rep);
+    snprintf(needle, sizeof(needle), "cmdstat_%s:calls=", name);
+    at = strstr(rep->str, needle);
+    if (at)
+        n = atoll(at + strlen(needle));
+    freeReplyObject(rep);
+    return n;
+}
+
+static void reset_stats(redisContext *c)
+{
+    freeReplyObject(redisCommand(c, "CONFIG RESETSTAT"));
+}
+
+/* Every key a commit makes has a TTL, a seen-set made by a later commit
+ * too; a person's TTLs are set once, not per commit, and expired seen
+ * entries are removed only when there are some. */
+static void test_ttls_set_once(void **unused)
+{
+    struct fg_state *a = open_state("test:ttl");
+    redisContext *c = peek();
+    const char *names[1] = {"9900001"};
+    struct fg_line_init in = {
+        .fee_time = 1000000, .pric = 100, .cnt = 1, .inscp = 100, .expire_at = 1000000 + 86400,
+        .code = "X1", .fixmedins_code = "H1", .mdtrt_id = "M1", .feedetl_sn = "S1",
+        .setl_id = "T1",
+    };
+    struct fg_person *p;
+
+    (void)unused;
+    assert_int_equal(a->ops->begin_batch(a, names, 1), 0);
+    p = a->ops->person(a, names[0]);
+    a->ops->add_line(a, p, &in);
+    fg_person_set_watermark(p, 1000000);
+    assert_int_equal(a->ops->seen(a, p, FG_SEEN_EVENTS, 1, 1000000 + 86400), 0);
+    assert_int_equal(a->ops->commit_batch(a), 0);
+    assert_true(peek_int(c, "TTL", "fg:test:ttl:L:{9900001}") > 0);
+    assert_true(peek_int(c, "TTL", "fg:test:ttl:E:{9900001}") > 0);
+    assert_int_equal(peek_int(c, "EXISTS", "fg:test:ttl:A:{9900001}"), 0);
+
+    /* The alert set is made now: it alone gets an EXPIRE. */
+    reset_stats(c);
+    assert_int_equal(a->ops->begin_batch(a, names, 1), 0);
+    p = a->ops->person(a, names[0]);
+    assert_int_equal(a->ops->seen(a, p, FG_SEEN_ALERTS, 5, 1000000 + 86400), 0);
+    assert_int_equal(a->ops->seen(a, p, FG_SEEN_EVENTS, 2, 1000000 + 86400), 0);
+    assert_int_equal(a->ops->commit_batch(a), 0);
+    assert_true(peek_int(c, "TTL", "fg:test:ttl:A:{9900001}") > 0);
+    assert_int_equal(calls(c, "expire"), 1);
+    assert_int_equal(calls(c, "zremrangebyscore"), 0);
+
+    /* An entry already past the cut goes with the commit that wrote it. */
+    reset_stats(c);
+    assert_int_equal(a->ops->begin_batch(a, names, 1), 0);
+    p = a->ops->person(a, names[0]);
+    a->ops->advance(a, 1000000);
+    assert_int_equal(a->ops->seen(a, p, FG_SEEN_EVENTS, 3, 1000), 0);
+    assert_int_equal(a->ops->commit_batch(a), 0);
+    assert_int_equal(calls(c, "zremrangebyscore"), 1);
+    assert_int_equal(calls(c, "expire"), 0);
+    assert_int_equal(peek_int(c, "ZCARD", "fg:test:ttl:E:{9900001}"), 2);
+    assert_true(peek_int(c, "TTL", "fg:test:ttl:L:{9900001}") > 0);
+    assert_true(peek_int(c, "TTL", "fg:test:ttl:E:{9900001}") > 0);
+
+    fg_state_redis_drop_namespace(a);
+    a->ops->destroy(a);
+    redisFree(c);
+}
+
+/* A histogram key gets its TTL when made, and not again while the noted
+ * deadline is ahead of the need; its count is right either way. */
+static void test_hist_ttl_set_once(void **unused)
+{
+    struct fg_state *a = open_state("test:httl");
+    redisContext *c = peek();
+    const char *groups[1] = {"X1|330100|3"};
+    uint32_t counts[FG_HIST_BUCKETS];
+
+    (void)unused;
+    for (int round = 0; round < 2; round++) {
+        reset_stats(c);
+        assert_int_equal(a->ops->begin_batch(a, NULL, 0), 0);
+        assert_int_equal(a->ops->hist_prefetch(a, groups, 1), 0);
+        a->ops->hist_add(a, groups[0], 19800, 7, 19830);
+        assert_int_equal(a->ops->commit_batch(a), 0);
+        assert_true(peek_int(c, "TTL", "fg:test:httl:H:X1|330100|3") > 30 * 86400);
+        assert_int_equal(calls(c, "expire"), round == 0 ? 1 : 0);
+    }
+    assert_int_equal(a->ops->begin_batch(a, NULL, 0), 0);
+    assert_int_equal(a->ops->hist_prefetch(a, groups, 1), 0);
+    assert_int_equal(a->ops->hist_sum(a, groups[0], 19800, 19800, counts), 2);
+    assert_int_equal(counts[7], 2);
+    a->ops->abort_batch(a);
+
+    fg_state_redis_drop_namespace(a);
+    a->ops->destroy(a);
+    redisFree(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,6 +402,8 @@ int main(void)
         cmocka_unit_test(test_deferred_queue),
         cmocka_unit_test(test_resent_expired_line),
         cmocka_unit_test(test_prepared_commit),
+        cmocka_unit_test(test_ttls_set_once),
+        cmocka_unit_test(test_hist_ttl_set_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
