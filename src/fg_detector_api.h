@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "fg_event.h"
 #include "fg_fixed.h"
@@ -94,7 +95,17 @@ struct fg_wline {
     const char *mdtrt_id;
     const char *feedetl_sn;
     const char *setl_id;
+    uint64_t ident;    /* hash of the line's identity (fixmedins_code, mdtrt_id,
+                        * feedetl_sn): equal for two copies of one line */
 };
+
+/** 1 if a and b are copies of one fee line (same identity). */
+static inline int fg_wline_same(const struct fg_wline *a, const struct fg_wline *b)
+{
+    return a->ident == b->ident && strcmp(a->feedetl_sn, b->feedetl_sn) == 0 &&
+           strcmp(a->mdtrt_id, b->mdtrt_id) == 0 &&
+           strcmp(a->fixmedins_code, b->fixmedins_code) == 0;
+}
 
 /** 1 if the line counts toward windows: not a refund, not cancelled. */
 static inline int fg_wline_live(const struct fg_wline *w)

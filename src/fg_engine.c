@@ -527,6 +527,8 @@ static void on_due(void *opaque, const char *rec, size_t len)
         .mdtrt_id = d->claim.mdtrt_id,
         .feedetl_sn = d->line.feedetl_sn,
         .setl_id = d->claim.setl_id,
+        .ident = fg_wline_ident(d->claim.fixmedins_code, d->claim.mdtrt_id,
+                                d->line.feedetl_sn),
     };
     d->src.partition = (int)strtol(f[29], NULL, 10);
     if (d->src.topic)
@@ -600,9 +602,7 @@ static int line_revoked(struct fg_engine *e, struct fg_person *p, const struct f
     size_t n = e->st->ops->window(e->st, p, &win);
 
     for (size_t i = 0; i < n; i++)
-        if ((win[i]->flags & FG_WL_REVOKED) && strcmp(win[i]->feedetl_sn, w->feedetl_sn) == 0 &&
-            strcmp(win[i]->mdtrt_id, w->mdtrt_id) == 0 &&
-            strcmp(win[i]->fixmedins_code, w->fixmedins_code) == 0)
+        if ((win[i]->flags & FG_WL_REVOKED) && fg_wline_same(win[i], w))
             return 1;
     return 0;
 }
@@ -859,9 +859,8 @@ static void supersede(struct fg_engine *e, struct fg_person *p, size_t nnew)
             continue;
         for (size_t j = 0; j < n && win[j]->seq < cur->seq; j++) {
             struct fg_wline *w = win[j];
-            if ((w->flags & (FG_WL_REFUND | FG_WL_CANCELLED)) || expired(e, p, w) ||
-                strcmp(w->feedetl_sn, cur->feedetl_sn) || strcmp(w->mdtrt_id, cur->mdtrt_id) ||
-                strcmp(w->fixmedins_code, cur->fixmedins_code))
+            if ((w->flags & (FG_WL_REFUND | FG_WL_CANCELLED)) || !fg_wline_same(w, cur) ||
+                expired(e, p, w))
                 continue;
             w->net_cnt = 0;
             w->flags |= FG_WL_CANCELLED;

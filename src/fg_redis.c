@@ -913,9 +913,7 @@ static int superseded(struct redis_state *r, struct fg_person *p, const struct f
     size_t n = r->mem->ops->window(r->mem, p, &win);
 
     for (size_t j = n; j-- > 0 && win[j]->seq > w->seq;)
-        if (strcmp(win[j]->feedetl_sn, w->feedetl_sn) == 0 &&
-            strcmp(win[j]->mdtrt_id, w->mdtrt_id) == 0 &&
-            strcmp(win[j]->fixmedins_code, w->fixmedins_code) == 0)
+        if (fg_wline_same(win[j], w))
             return 1;
     return 0;
 }

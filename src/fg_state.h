@@ -162,6 +162,10 @@ struct fg_person_keys {
     int exists[2];         /* the seen-set (FG_SEEN_EVENTS, FG_SEEN_ALERTS) has members */
 };
 struct fg_person_keys *fg_person_keys(struct fg_person *p);
+
+/* The ident of a window line with this identity (struct fg_wline). */
+uint64_t fg_wline_ident(const char *fixmedins_code, const char *mdtrt_id,
+                        const char *feedetl_sn);
 struct fg_wline *fg_state_memory_load_line(struct fg_state *st, struct fg_person *p,
                                            const struct fg_line_init *in, uint64_t seq,
                                            int64_t net_cnt);

@@ -145,6 +145,33 @@ static int mem_seen(struct fg_state *st, struct fg_person *p, int which,
     return had;
 }
 
+uint64_t fg_wline_ident(const char *fixmedins_code, const char *mdtrt_id,
+                        const char *feedetl_sn)
+{
+    const char *parts[3] = {fixmedins_code, mdtrt_id, feedetl_sn};
+    char small[256], *buf = small;
+    size_t lens[3], total = 0;
+    uint64_t h;
+
+    for (int i = 0; i < 3; i++) {
+        lens[i] = parts[i] ? strlen(parts[i]) : 0;
+        total += lens[i] + 1;
+    }
+    if (total > sizeof(small))
+        buf = fg_malloc(total);
+    total = 0;
+    for (int i = 0; i < 3; i++) {
+        if (lens[i])
+            memcpy(buf + total, parts[i], lens[i]);
+        buf[total + lens[i]] = '\0';
+        total += lens[i] + 1;
+    }
+    h = fg_hash64(buf, total);
+    if (buf != small)
+        free(buf);
+    return h;
+}
+
 static struct fg_wline *mem_add_line(struct fg_state *st, struct fg_person *p,
                                      const struct fg_line_init *in)
 {
@@ -172,6 +199,7 @@ static struct fg_wline *mem_add_line(struct fg_state *st, struct fg_person *p,
         *dst[i] = s;
         s += lens[i] + 1;
     }
+    w->ident = fg_wline_ident(w->fixmedins_code, w->mdtrt_id, w->feedetl_sn);
     w->seq = p->nlines ? p->lines[p->nlines - 1]->seq + 1 : 1;
     w->fee_time = in->fee_time;
     w->day = fg_cst_day(in->fee_time);
@@ -615,23 +643,20 @@ const char *fg_person_psn(const struct fg_person *p)
     return p->psn_no;
 }
 
-static int by_seq(const void *a, const void *b)
-{
-    const struct fg_wline *x = *(struct fg_wline *const *)a, *y = *(struct fg_wline *const *)b;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
 struct fg_wline *fg_state_memory_load_line(struct fg_state *st, struct fg_person *p,
                                            const struct fg_line_init *in, uint64_t seq,
                                            int64_t net_cnt)
 {
     struct fg_wline *w = mem_add_line(st, p, in);
+    size_t j = p->nlines - 1;
 
     w->seq = seq;
     w->net_cnt = net_cnt;
-    /* Loads arrive in any order; keep the window sorted by seq. */
-    if (p->nlines > 1 && p->lines[p->nlines - 2]->seq > seq)
-        qsort(p->lines, p->nlines, sizeof(*p->lines), by_seq);
+    /* Loads arrive in any order (a hash's): keep the window sorted by seq,
+     * the new line moved down to its place. */
+    for (; j > 0 && p->lines[j - 1]->seq > seq; j--)
+        p->lines[j] = p->lines[j - 1];
+    p->lines[j] = w;
     return w;
 }
 

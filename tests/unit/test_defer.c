@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <jansson.h>
 #include <zlib.h>
 
 #include "fg_app.h"
@@ -295,12 +296,63 @@ static void test_deferred_after_idle_batch(void **unused)
     outlier_run_close(&r);
 }
 
+/* A deferred judgement whose settlement is revoked before it is made: the
+ * line is marked revoked in the person's window, and the judgement, once
+ * its days are complete, finds it so and raises nothing. */
+static void test_deferred_then_revoked(void **unused)
+{
+    static struct outlier_run r;
+    const struct fg_claim *last;
+    struct fg_claim *rev = NULL;
+    struct fg_alert_source rsrc = {.file = "t", .line = 100};
+    struct fg_engine *e;
+    char why[256], at[40], *text;
+    json_t *doc;
+    int scope = -1;
+    int64_t high_day;
+
+    (void)unused;
+    outlier_run_open(&r);
+    e = r.e;
+    for (size_t i = 0; i < r.n; i++)
+        r.src[i] = (struct fg_alert_source){.file = "t", .line = (long long)i + 1};
+    last = r.claims[r.n - 1];   /* the outlier line's settlement, 06-12 */
+    high_day = fg_cst_day(last->event_time);
+    fg_engine_set_progress(e, at_day(high_day - 2), &scope, NULL, 1);
+    assert_int_equal(fg_engine_process_batch(e, r.claims, r.src, r.n), 0);
+    assert_true(fg_engine_stats(e)->deferred > 0);
+    assert_int_equal(r.s.n, 0);
+
+    /* (the fixture's codes hold control characters: JSON-escape them) */
+    doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "schema", "nhsa.claim.v1",
+                    "event_id", "REV1", "event_type", "SETTLEMENT_REVOKE", "event_time",
+                    fg_time_format_iso(last->event_time + 3600, at, sizeof(at)), "psn_no",
+                    last->psn_no, "fixmedins_code", last->fixmedins_code, "setl_id",
+                    last->setl_id);
+    text = json_dumps(doc, 0);
+    json_decref(doc);
+    if (fg_claim_parse(text, strlen(text), &rev, why, sizeof(why)) != 0)
+        fail_msg("revocation rejected: %s (%s)", why, text);
+    free(text);
+    assert_int_equal(fg_engine_process_batch(e, &rev, &rsrc, 1), 0);
+    assert_true(fg_engine_stats(e)->revoked_lines > 0);
+
+    fg_engine_set_progress(e, FG_PROGRESS_IDLE, &scope, NULL, 1);
+    assert_int_equal(fg_engine_process_batch(e, NULL, NULL, 0), 0);
+    assert_int_equal(fg_engine_stats(e)->deferred_done, fg_engine_stats(e)->deferred);
+    for (size_t i = 0; i < r.s.n; i++)
+        assert_null(strstr(r.s.v[i], "\"PRICE-OUTLIER\""));
+    fg_claim_free(rev);
+    outlier_run_close(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_deferred_equals_immediate),
         cmocka_unit_test(test_deferred_waits_for_complete_days),
         cmocka_unit_test(test_deferred_after_idle_batch),
+        cmocka_unit_test(test_deferred_then_revoked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -526,6 +526,37 @@ static void test_destroy_populated(void **state)
     fg_state_destroy(NULL);
 }
 
+/* Lines loaded from a remote store arrive in any order: the window is
+ * kept in seq order, and a line added after them comes last. */
+static void test_load_out_of_order(void **state)
+{
+    struct fg_state *st = *state;
+    struct fg_person *p = st->ops->person(st, "P1");
+    static const uint64_t seqs[] = {5, 2, 9, 1, 7, 3, 8};
+    struct fg_line_init in = {0};
+    struct fg_wline **win;
+    size_t n;
+
+    in.fee_time = T0;
+    in.cnt = 10000;
+    in.expire_at = T0 + 86400;
+    in.code = "C";
+    in.fixmedins_code = "H1";
+    in.mdtrt_id = "M1";
+    in.feedetl_sn = "1";
+    in.setl_id = "S1";
+    for (size_t i = 0; i < sizeof(seqs) / sizeof(seqs[0]); i++)
+        assert_non_null(fg_state_memory_load_line(st, p, &in, seqs[i], 10000));
+    n = st->ops->window(st, p, &win);
+    assert_int_equal(n, 7);
+    for (size_t i = 1; i < n; i++)
+        assert_true(win[i - 1]->seq < win[i]->seq);
+    assert_int_equal(win[0]->seq, 1);
+    assert_int_equal(add(st, p, "C", T0, T0 + 86400)->seq, 10);
+    n = st->ops->window(st, p, &win);
+    assert_int_equal(win[n - 1]->seq, 10);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -535,6 +566,7 @@ int main(void)
         T(test_add_line),     T(test_line_expiry),  T(test_person_expiry),
         T(test_seen_expiry),  T(test_hist),         T(test_hist_expiry),
         T(test_hist_long_group), T(test_stats),     T(test_destroy_populated),
+        T(test_load_out_of_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
