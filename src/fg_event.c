@@ -98,7 +98,7 @@ struct pctx {
     const struct jv *obj;        /* the object being read */
     const char *const *names;    /* its field names */
     char *next;                  /* where the claim's next string goes */
-    char prefix[48];             /* "" or "feedetail[3]." */
+    long line;                   /* the feedetail index being read, or -1 */
 };
 
 static int fail(struct pctx *p, const char *key, const char *fmt, ...)
@@ -112,7 +112,10 @@ static int fail(struct pctx *p, const char *key, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    snprintf(p->why, p->why_size, "%s%s: %s", p->prefix, key, msg);
+    if (p->line >= 0)
+        snprintf(p->why, p->why_size, "feedetail[%ld].%s: %s", p->line, key, msg);
+    else
+        snprintf(p->why, p->why_size, "%s: %s", key, msg);
     return -1;
 }
 
@@ -259,11 +262,7 @@ static int parse_line(struct pctx *p, const struct row *r, struct fg_line *l)
     int present;
 
     if (!r->is_obj) {
-        /* Report against "feedetail[i]" itself. */
-        size_t n = strlen(p->prefix);
-        if (n)
-            p->prefix[n - 1] = '\0';
-        snprintf(p->why, p->why_size, "%s: not an object", p->prefix);
+        snprintf(p->why, p->why_size, "feedetail[%ld]: not an object", p->line);
         return -1;
     }
     p->obj = r->f;
@@ -321,7 +320,7 @@ static int build(const struct fields *in, struct fg_claim **out, char *why, size
     size_t nrows = fd->type == JV_ARR ? fd->len : 0;
     size_t total = sizeof(struct fg_claim) + nrows * sizeof(struct fg_line) +
                    strs_size(in->root, NROOT);
-    struct pctx p = {why, why_size, in->root, root_names, NULL, ""};
+    struct pctx p = {why, why_size, in->root, root_names, NULL, -1};
     const struct jv *schema, *brdy;
     struct fg_claim *c;
     const char *dwhy;
@@ -391,7 +390,7 @@ static int build(const struct fields *in, struct fg_claim **out, char *why, size
         }
         c->nlines = nrows;
         for (size_t i = 0; i < nrows; i++) {
-            snprintf(p.prefix, sizeof(p.prefix), "feedetail[%zu].", i);
+            p.line = (long)i;
             if (parse_line(&p, &in->rows[i], &c->lines[i]))
                 goto fail;
         }
