@@ -308,28 +308,40 @@ static void hist_field(struct fg_buf *b, int64_t day, unsigned bucket)
     fg_buf_put_u64(b, bucket);
 }
 
-static void key_of(struct fg_buf *b, const struct redis_state *r, char kind, const char *psn)
+/* "fg:<ns>:<kind>:" then the tag: in braces (the key's hash tag) when
+ * braced, and the scope's number after "p" when tag is NULL. */
+static void ns_key(struct fg_buf *b, const struct redis_state *r, char kind, const char *tag,
+                   int braced, int scope)
 {
-    char k[4] = {':', kind, ':', '{'};
+    char k[3] = {':', kind, ':'};
 
     fg_buf_reset(b);
-    fg_buf_puts(b, "fg:");
+    fg_buf_append(b, "fg:", 3);
     fg_buf_puts(b, r->ns);
     fg_buf_append(b, k, sizeof(k));
-    fg_buf_puts(b, psn);
-    fg_buf_putc(b, '}');
+    if (braced)
+        fg_buf_putc(b, '{');
+    if (tag) {
+        fg_buf_puts(b, tag);
+    } else {
+        fg_buf_putc(b, 'p');
+        fg_buf_put_i64(b, scope);
+    }
+    if (braced)
+        fg_buf_putc(b, '}');
+}
+
+/* A person's key: fg:<ns>:<kind>:{<psn_no>}. */
+static void key_of(struct fg_buf *b, const struct redis_state *r, char kind, const char *psn)
+{
+    ns_key(b, r, kind, psn, 1, 0);
 }
 
 /* One sorted set per scope (partition), score = ready day; the scope is the
- * hash tag, as the partition is what a worker owns. */
+ * hash tag, as the partition is what a worker owns: fg:<ns>:Q:{p<scope>}. */
 static void queue_key(struct fg_buf *b, const struct redis_state *r, int scope)
 {
-    fg_buf_reset(b);
-    fg_buf_puts(b, "fg:");
-    fg_buf_puts(b, r->ns);
-    fg_buf_puts(b, ":Q:{p");
-    fg_buf_put_i64(b, scope);
-    fg_buf_putc(b, '}');
+    ns_key(b, r, 'Q', NULL, 1, scope);
 }
 
 static void field_of(struct fg_buf *b, const struct fg_wline *w)
@@ -765,8 +777,7 @@ static void ghist_add(struct group_hist *g, int64_t day, unsigned bucket, uint32
 
 static void hist_key(struct fg_buf *b, const struct redis_state *r, const char *group)
 {
-    fg_buf_reset(b);
-    fg_buf_printf(b, "fg:%s:H:%s", r->ns, group);
+    ns_key(b, r, 'H', group, 0, 0);
 }
 
 /* HGETALL each group not yet in the batch cache, in one round trip. */
@@ -1351,7 +1362,7 @@ static int rs_progress(struct fg_state *st, const char *topic, const int64_t *mi
         return FG_EAGAIN;
     fg_buf_init(&key);
     pipe_init(&pp);
-    fg_buf_printf(&key, "fg:%s:W:{%s}", r->ns, topic);
+    ns_key(&key, r, 'W', topic, 1, 0);
     for (int i = 0; i < n; i++) {
         all[i] = FG_PROGRESS_UNKNOWN;
         if (mine[i] == FG_PROGRESS_NOT_MINE)
