@@ -92,6 +92,7 @@ struct redis_state {
     int failed;                      /* a read failed inside the batch */
     int prepared;                    /* the batch's writes are built (rs_prepare) */
     int64_t wall_now;                /* wall-clock seconds when they were */
+    struct fg_buf spare_out, spare_args;   /* a pipeline's buffers, between uses */
     size_t queued;                   /* replies owed for them: MULTI + commands */
     double next_connect;             /* monotonic seconds */
     char refused[256];               /* the server refused our credentials: why */
@@ -224,18 +225,27 @@ struct pipe {
     size_t ncmd;
 };
 
-static void pipe_init(struct pipe *p)
+/* A pipeline's buffers are the state's, kept from one round trip to the
+ * next (a commit's runs to megabytes: allocated afresh, its pages would be
+ * faulted in and cleared every batch). */
+static void pipe_init(struct redis_state *r, struct pipe *p)
 {
-    fg_buf_init(&p->out);
-    fg_buf_init(&p->args);
+    p->out = r->spare_out;
+    p->args = r->spare_args;
+    fg_buf_init(&r->spare_out);
+    fg_buf_init(&r->spare_args);
+    fg_buf_reset(&p->out);
+    fg_buf_reset(&p->args);
     p->argc = 0;
     p->ncmd = 0;
 }
 
-static void pipe_fini(struct pipe *p)
+static void pipe_fini(struct redis_state *r, struct pipe *p)
 {
-    fg_buf_fini(&p->out);
-    fg_buf_fini(&p->args);
+    fg_buf_fini(&r->spare_out);
+    fg_buf_fini(&r->spare_args);
+    r->spare_out = p->out;
+    r->spare_args = p->args;
 }
 
 static void cmd_arg(struct pipe *p, const char *a, size_t len)
@@ -542,7 +552,7 @@ static int load_persons(struct redis_state *r, const char *const *psn, size_t n,
     const char **uniq = fg_malloc((n ? n : 1) * sizeof(*uniq));
 
     fg_buf_init(&key);
-    pipe_init(&pp);
+    pipe_init(r, &pp);
     /* Distinct persons only (a batch of 2,000 events names about as many). */
     fg_map_init(&seen);
     for (size_t i = 0; i < n; i++) {
@@ -650,7 +660,7 @@ timed:
     st->rt_seconds += mono() - t0;
 out:
     free(uniq);
-    pipe_fini(&pp);
+    pipe_fini(r, &pp);
     fg_buf_fini(&key);
     return rc;
 }
@@ -795,7 +805,7 @@ static int fetch_groups(struct redis_state *r, const char *const *groups, size_t
         return FG_EAGAIN;
     }
     fg_buf_init(&key);
-    pipe_init(&pp);
+    pipe_init(r, &pp);
     for (size_t i = 0; i < n; i++) {
         if (fg_map_get(&r->ghist, groups[i], strlen(groups[i])))
             continue;
@@ -805,7 +815,7 @@ static int fetch_groups(struct redis_state *r, const char *const *groups, size_t
         want[nw++] = groups[i];
     }
     pipe_send(r, &pp);
-    pipe_fini(&pp);
+    pipe_fini(r, &pp);
     if (nw)
         r->base.round_trips++;
     t0 = mono();
@@ -1151,7 +1161,7 @@ static int rs_prepare(struct fg_state *st)
     fg_buf_init(&key);
     fg_buf_init(&field);
     fg_buf_init(&val);
-    pipe_init(&pp);
+    pipe_init(r, &pp);
     cmd_begin(&pp, "MULTI", NULL);
     cmd_end(&pp);
     /* Lines expired at load: load_line keeps a person's together. */
@@ -1186,7 +1196,7 @@ static int rs_prepare(struct fg_state *st)
     commit_deferred(r, &pp, r->dq_take, r->ndq_take, 0, &key);
     pipe_send(r, &pp);
     r->queued = pp.ncmd;
-    pipe_fini(&pp);
+    pipe_fini(r, &pp);
     fg_buf_fini(&key);
     fg_buf_fini(&field);
     fg_buf_fini(&val);
@@ -1308,7 +1318,7 @@ static int rs_defer_take(struct fg_state *st, const int *scopes, size_t n, int64
     if (!r->c)
         return FG_EAGAIN;
     fg_buf_init(&key);
-    pipe_init(&pp);
+    pipe_init(r, &pp);
     for (size_t i = 0; i < n; i++) {
         queue_key(&key, r, scopes[i]);
         cmd_begin(&pp, "ZRANGEBYSCORE", &key);
@@ -1318,7 +1328,7 @@ static int rs_defer_take(struct fg_state *st, const int *scopes, size_t n, int64
         cmd_end(&pp);
     }
     pipe_send(r, &pp);
-    pipe_fini(&pp);
+    pipe_fini(r, &pp);
     st->round_trips++;
     t0 = mono();
     for (size_t i = 0; i < n; i++) {
@@ -1361,7 +1371,7 @@ static int rs_progress(struct fg_state *st, const char *topic, const int64_t *mi
     if (try_connect(r))
         return FG_EAGAIN;
     fg_buf_init(&key);
-    pipe_init(&pp);
+    pipe_init(r, &pp);
     ns_key(&key, r, 'W', topic, 1, 0);
     for (int i = 0; i < n; i++) {
         all[i] = FG_PROGRESS_UNKNOWN;
@@ -1379,7 +1389,7 @@ static int rs_progress(struct fg_state *st, const char *topic, const int64_t *mi
     cmd_end(&pp);
     sent = pp.ncmd;
     pipe_send(r, &pp);
-    pipe_fini(&pp);
+    pipe_fini(r, &pp);
     st->round_trips++;
     t0 = mono();
     for (size_t i = 0; i < sent; i++) {
@@ -1427,6 +1437,8 @@ static void rs_destroy(struct fg_state *st)
     free(r->dq_add);
     free(r->dq_take);
     free(r->da);
+    fg_buf_fini(&r->spare_out);
+    fg_buf_fini(&r->spare_args);
     free(r->host);
     free(r->unix_socket);
     fg_free_secret(r->password);
