@@ -32,6 +32,7 @@
 
 #include <errno.h>
 #include <hiredis/hiredis.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
@@ -1485,6 +1486,14 @@ struct fg_state *fg_state_redis_new(const struct fg_redis_opts *o, char *err, si
         snprintf(err, errlen, "redis needs host and port, or unix_socket");
         return NULL;
     }
+    /* hiredis writes with write(2): a server that went away (a restart, a
+     * killed connection) would end the process with SIGPIPE instead of
+     * failing the write, which the backend reconnects on. With the signal
+     * ignored, a closed output pipe elsewhere is an EPIPE write error, which
+     * every writer of fundguard reports. (Found by the fault campaign: a
+     * commit's writes sent ahead of the producer flush met the reset
+     * connection of a restarted Redis.) */
+    signal(SIGPIPE, SIG_IGN);
     r = fg_calloc(1, sizeof(*r));
     r->base.ops = &redis_ops;
     r->o = *o;

@@ -127,7 +127,9 @@ struct fg_redis_opts {
  * The Redis backend: the same API, keys fg:<ns>:<kind>:{<psn_no>} with the
  * person as hash tag. Connection failures are not fatal here: operations
  * return FG_EAGAIN and the next begin_batch() reconnects with bounded
- * exponential backoff. Returns NULL only on bad options.
+ * exponential backoff. Returns NULL only on bad options. Creating one
+ * ignores SIGPIPE for the process (a server gone away is then a write
+ * error, not the end of the process).
  */
 struct fg_state *fg_state_redis_new(const struct fg_redis_opts *o, char *err,
                                     size_t errlen);

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <cmocka.h>
 #include <hiredis/hiredis.h>
+#include <signal.h>
 #include <string.h>
+#include <time.h>
 
 #include "fg_common.h"
 #include "fg_state.h"
@@ -393,6 +395,48 @@ static void test_hist_ttl_set_once(void **unused)
     redisFree(c);
 }
 
+/* The connection dies between the writes sent ahead and the commit (the
+ * server restarted, or killed it): the commit fails and is retried, the
+ * process lives on (no SIGPIPE: the backend ignores it), and the next batch
+ * reconnects and writes. */
+static void test_connection_killed_after_prepare(void **unused)
+{
+    struct fg_state *a = open_state("test:killed");
+    redisContext *c = peek();
+    const char *names[1] = {"7700009"};
+    struct sigaction now;
+    redisReply *rep;
+    int rc = 0;
+
+    (void)unused;
+    assert_int_equal(sigaction(SIGPIPE, NULL, &now), 0);
+    assert_true(now.sa_handler == SIG_IGN);
+    assert_int_equal(a->ops->begin_batch(a, names, 1), 0);
+    for (uint64_t k = 1; k <= 20000; k++)   /* a commit of about a megabyte */
+        a->ops->seen(a, a->ops->person(a, names[0]), FG_SEEN_EVENTS, k, 1800000000);
+    rep = redisCommand(c, "CLIENT KILL TYPE normal SKIPME yes");
+    assert_non_null(rep);
+    freeReplyObject(rep);
+    rc = a->ops->commit_prepare(a);
+    if (rc == 0)
+        rc = a->ops->commit_batch(a);
+    else
+        a->ops->abort_batch(a);
+    assert_int_equal(rc, FG_EAGAIN);
+
+    /* The reconnection waits out a short backoff: poll, with a deadline. */
+    for (time_t until = time(NULL) + 10; (rc = a->ops->begin_batch(a, names, 1)) != 0;)
+        assert_true(time(NULL) < until);
+    assert_int_equal(a->ops->seen(a, a->ops->person(a, names[0]), FG_SEEN_EVENTS, 1,
+                                  1800000000), 0);   /* nothing was written */
+    assert_int_equal(a->ops->commit_batch(a), 0);
+    assert_int_equal(is_seen(a, names[0], 1), 1);
+
+    fg_state_redis_drop_namespace(a);
+    a->ops->destroy(a);
+    redisFree(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -404,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_prepared_commit),
         cmocka_unit_test(test_ttls_set_once),
         cmocka_unit_test(test_hist_ttl_set_once),
+        cmocka_unit_test(test_connection_killed_after_prepare),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
