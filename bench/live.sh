@@ -105,19 +105,26 @@ run_phase() {   # run_phase NAME RATE
     cpu0=$(cpu_ticks)
     bcpu0=$(cpu_ticks "$BPID") rcpu0=$(cpu_ticks "$REDIS_PID")
     t0=$(date +%s.%N)
-    "$BUILD/bench/produce" "$BOOT" claims "$tmp/stream.jsonl" "$2" >"$tmp/produce.$1.txt"
-    # Consumed so far, sampled with the time: the steady rate is read off
-    # the middle of the run (10% to 90% of the events), without the
-    # consumer's first fetches and the last batch's tail.
+    "$BUILD/bench/produce" "$BOOT" claims "$tmp/stream.jsonl" "$2" >"$tmp/produce.$1.txt" &
+    PRODPID=$!
+    # Consumed so far, sampled with the time (while the producer runs too):
+    # the steady rate is read off the middle of the run (10% to 90% of the
+    # events), without the consumer's first fetches and the last batch's
+    # tail.
     consumed() {
         n=$(metric fundguard_events_total)
         echo "$(date +%s.%N) $n" >>"$tmp/progress.$1.txt"
         [ "$n" = "$events" ]
     }
     : >"$tmp/progress.$1.txt"
-    wait_until 600 consumed "$1" ||
-        { echo "daemons consumed $(metric fundguard_events_total) of $events events"; exit 1; }
+    wait_until "${FG_BENCH_WAIT:-600}" consumed "$1" ||
+        { echo "daemons consumed $(metric fundguard_events_total) of $events events"
+          if grep -q 'Offset out of range' "$tmp"/daemon."$1".*.log; then
+              echo "the dev broker dropped messages (at most 5 MiB per partition): raise PARTITIONS"
+          fi
+          exit 1; }
     t1=$(date +%s.%N)
+    wait "$PRODPID" || { echo "the producer failed"; exit 1; }
     if [ -n "$PERFPID" ]; then
         kill -INT "$PERFPID" 2>/dev/null || true
         wait "$PERFPID" || true
