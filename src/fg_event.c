@@ -773,6 +773,37 @@ static int scan_field(struct scan *s, struct jv *v, int depth)
 
 static int scan_rows(struct scan *s, int depth);
 
+/* The opening of the object or array at s->p: SCAN_UNSURE past the depth
+ * limit, 1 when it is empty (closed already), else 0. */
+static int scan_open(struct scan *s, int depth, char close)
+{
+    if (depth > SCAN_MAX_DEPTH)
+        return SCAN_UNSURE;
+    s->p++;
+    ws(s);
+    if (s->p < s->end && *s->p == close) {
+        s->p++;
+        return 1;
+    }
+    return s->p < s->end ? 0 : SCAN_UNSURE;
+}
+
+/* After a member or element: 1 at the closing character, 0 at a comma
+ * with more to read (both consumed), SCAN_UNSURE at anything else. */
+static int scan_next(struct scan *s, char close)
+{
+    ws(s);
+    if (s->p < s->end && *s->p == close) {
+        s->p++;
+        return 1;
+    }
+    if (s->p >= s->end || *s->p != ',')
+        return SCAN_UNSURE;
+    s->p++;
+    ws(s);
+    return s->p < s->end ? 0 : SCAN_UNSURE;
+}
+
 /*
  * The object at s->p. Known fields (names[0..n)) go to slots, the field
  * named rows_at (feedetail) to the row table when it is an array; every
@@ -784,19 +815,11 @@ static int scan_object(struct scan *s, int depth, const char *const *names,
 {
     struct jv other[SCAN_MAX_KEYS];   /* the unknown keys so far */
     size_t nother = 0;
-    int hint = 0;
+    int hint = 0, rc = scan_open(s, depth, '}');
 
-    if (depth > SCAN_MAX_DEPTH)
-        return SCAN_UNSURE;
-    s->p++;
-    ws(s);
-    if (s->p < s->end && *s->p == '}') {
-        s->p++;
-        return 0;
-    }
-    for (;;) {
+    while (rc == 0) {
         struct jv key;
-        int f, rc;
+        int f;
 
         if (s->p >= s->end || *s->p != '"' || scan_str(s, &key, 1))
             return SCAN_UNSURE;
@@ -828,38 +851,19 @@ static int scan_object(struct scan *s, int depth, const char *const *names,
             other[nother++] = key;
             rc = scan_value(s, depth);
         }
-        if (rc)
-            return SCAN_UNSURE;
-        ws(s);
-        if (s->p >= s->end)
-            return SCAN_UNSURE;
-        if (*s->p == '}') {
-            s->p++;
-            return 0;
-        }
-        if (*s->p != ',')
-            return SCAN_UNSURE;
-        s->p++;
-        ws(s);
+        if (rc == 0)
+            rc = scan_next(s, '}');
     }
+    return rc == 1 ? 0 : SCAN_UNSURE;
 }
 
 /* The array at s->p: its elements through each (rows: objects into the
  * row table; otherwise checked and skipped). */
 static int scan_array(struct scan *s, int depth, int rows)
 {
-    if (depth > SCAN_MAX_DEPTH)
-        return SCAN_UNSURE;
-    s->p++;
-    ws(s);
-    if (s->p < s->end && *s->p == ']') {
-        s->p++;
-        return 0;
-    }
-    for (;;) {
-        int rc;
-        if (s->p >= s->end)
-            return SCAN_UNSURE;
+    int rc = scan_open(s, depth, ']');
+
+    while (rc == 0) {
         if (rows) {
             struct row *r;
             FG_VEC_GROW(s->rows, s->nrows, s->caprows, 16);
@@ -873,20 +877,10 @@ static int scan_array(struct scan *s, int depth, int rows)
         } else {
             rc = scan_value(s, depth);
         }
-        if (rc)
-            return SCAN_UNSURE;
-        ws(s);
-        if (s->p >= s->end)
-            return SCAN_UNSURE;
-        if (*s->p == ']') {
-            s->p++;
-            return 0;
-        }
-        if (*s->p != ',')
-            return SCAN_UNSURE;
-        s->p++;
-        ws(s);
+        if (rc == 0)
+            rc = scan_next(s, ']');
     }
+    return rc == 1 ? 0 : SCAN_UNSURE;
 }
 
 static int scan_rows(struct scan *s, int depth)

@@ -834,7 +834,7 @@ static int fetch_groups(struct redis_state *r, const char *const *groups, size_t
         for (size_t e = 0; e + 1 < rep->elements; e += 2) {
             char *colon;
             long long day = strtoll(rep->element[e]->str, &colon, 10);
-            if (strcmp(rep->element[e]->str, "#t") == 0)
+            if (rep->element[e]->str[0] == '#' && strcmp(rep->element[e]->str, "#t") == 0)
                 g->until = strtoll(rep->element[e + 1]->str, NULL, 10);
             if (*colon != ':')
                 continue;

@@ -212,6 +212,8 @@ static void outlier_run_open(struct outlier_run *r)
     r->st = fg_state_memory_new();
     o.out_opaque = &r->s;
     r->e = fg_engine_new(&r->app.ds, r->app.pack, r->st, &o);
+    for (size_t i = 0; i < r->n; i++)   /* as a file replay's (a test may change them) */
+        r->src[i] = (struct fg_alert_source){.file = "t", .line = (long long)i + 1};
 }
 
 static void outlier_run_close(struct outlier_run *r)
@@ -234,8 +236,6 @@ static void test_deferred_waits_for_complete_days(void **unused)
     (void)unused;
     outlier_run_open(&r);
     e = r.e;
-    for (size_t i = 0; i < r.n; i++)
-        r.src[i] = (struct fg_alert_source){.file = "t", .line = (long long)i + 1};
     high_day = fg_cst_day(r.claims[r.n - 1]->event_time);   /* 06-12; baseline to 06-10 */
 
     /* Every partition idle at first (all complete), then events arrive:
@@ -314,8 +314,6 @@ static void test_deferred_then_revoked(void **unused)
     (void)unused;
     outlier_run_open(&r);
     e = r.e;
-    for (size_t i = 0; i < r.n; i++)
-        r.src[i] = (struct fg_alert_source){.file = "t", .line = (long long)i + 1};
     last = r.claims[r.n - 1];   /* the outlier line's settlement, 06-12 */
     high_day = fg_cst_day(last->event_time);
     fg_engine_set_progress(e, at_day(high_day - 2), &scope, NULL, 1);

@@ -618,6 +618,27 @@ static void test_scanner_answers(void **state)
     }
 }
 
+/* Every prefix of an event, each in a heap block of exactly its length:
+ * both readers reject it without reading past the end (a sanitizer build
+ * reports any read beyond the block). */
+static void test_prefixes_exact(void **state)
+{
+    static const char ev[] =
+        "{\"schema\":\"nhsa.claim.v1\",\"event_id\":\"E\\u4e2d\",\"event_type\":"
+        "\"SETTLEMENT\",\"x\":[1,-2.5e3,{\"a\":[true,null]}],\"feedetail\":[{\"feedetl_sn\""
+        ":\"1\",\"pric\":12.5,\"cnt\":\"1\"},{\"feedetl_sn\":\"2\"},7] }";
+
+    (void)state;
+    for (size_t n = 0; n < sizeof(ev) - 1; n++) {
+        char *buf = malloc(n ? n : 1), why[256];
+        struct fg_claim *c = NULL;
+        assert_non_null(buf);
+        memcpy(buf, ev, n);
+        assert_int_equal(parse_checked(buf, n, &c, why, sizeof(why)), -1);
+        free(buf);
+    }
+}
+
 /* Inputs at the edges of JSON, where the scanner must either answer as
  * Jansson does or leave the input to it; parse_both checks which. The
  * ones Jansson rejects must be rejected, the rest accepted. */
@@ -1072,6 +1093,7 @@ int main(void)
         cmocka_unit_test(test_large_event),
         cmocka_unit_test(test_scanner_answers),
         cmocka_unit_test(test_readers_agree),
+        cmocka_unit_test(test_prefixes_exact),
         cmocka_unit_test(test_reject_not_json),
         cmocka_unit_test(test_reject_number_top_level),
         cmocka_unit_test(test_reject_envelope),
