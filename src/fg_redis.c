@@ -446,6 +446,18 @@ static int load_line(struct redis_state *r, struct fg_person *p, char *f, size_t
     return rc;
 }
 
+/* Appends a one-word command (EXEC, DISCARD) behind what is queued. */
+static void send_word(struct redis_state *r, const char *word)
+{
+    struct pipe pp;
+
+    pipe_init(r, &pp);
+    cmd_begin(&pp, word, NULL);
+    cmd_end(&pp);
+    pipe_send(r, &pp);
+    pipe_fini(r, &pp);
+}
+
 /* Drops the writes rs_prepare queued (DISCARD, and every reply owed). */
 static void discard_queued(struct redis_state *r)
 {
@@ -454,8 +466,7 @@ static void discard_queued(struct redis_state *r)
     r->queued = 0;
     if (!r->c)
         return;
-    redisAppendFormattedCommand(r->c, "*1\r\n$7\r\nDISCARD\r\n", 17);
-    r->base.commands++;
+    send_word(r, "DISCARD");
     for (size_t i = 0; i < owed; i++) {
         redisReply *rep = NULL;
         if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep) {
@@ -1229,8 +1240,7 @@ static int rs_commit(struct fg_state *st)
     }
     owed = r->queued + 1;
     r->queued = 0;
-    redisAppendFormattedCommand(r->c, "*1\r\n$4\r\nEXEC\r\n", 14);
-    st->commands++;
+    send_word(r, "EXEC");
     st->round_trips++;
     t0 = mono();
     for (size_t i = 0; i < owed; i++) {
