@@ -89,6 +89,7 @@ struct daemon {
     struct fg_state *st;
     struct fg_engine *eng;
     long long batch_size, batch_ms, stats_interval, lateness, dedup;
+    long long due_per_event;   /* state.deferred_per_event */
     /* delivery accounting of the batch in flight */
     uint64_t dr_pending, dr_failed;
     /* counters */
@@ -773,6 +774,15 @@ struct bad_event {
 
 /* Judge, deliver, commit: one attempt. Returns 0 or FG_EAGAIN. */
 /* Adds the time since t to a stage; returns now. */
+/* The most deferred judgements a batch of n events takes along (0: all).
+ * They became ready together when a day completed; spread over the next
+ * batches, they cost each about as much again as its own events, which
+ * bounds what a day's backlog adds to a live event's latency. */
+static size_t due_limit(const struct daemon *d, size_t n)
+{
+    return (size_t)d->due_per_event * (n > 16 ? n : 16);
+}
+
 static double stage_done(struct daemon *d, int stage, double t)
 {
     double now = now_s();
@@ -796,6 +806,7 @@ static int attempt(struct daemon *d, const struct bad_event *bad, size_t nbad,
     t = now_s();
     rc = exchange_progress(d, claims, srcs, nc);
     t = stage_done(d, ST_PROGRESS, t);
+    fg_engine_set_due_limit(d->eng, due_limit(d, nc));
     if (rc == FG_OK)
         rc = fg_engine_batch_begin(d->eng, claims, nc);
     t = stage_done(d, ST_LOAD, t);
@@ -1104,6 +1115,33 @@ static void set_progress(struct daemon *d, struct fg_claim **claims,
     free(first);
 }
 
+/* log.level=debug: a line per batch, with how long its oldest message
+ * had waited (from the message's timestamp) and where the batch's time
+ * went, stage by stage. */
+static void batch_debug(const struct daemon *d, rd_kafka_message_t **msgs, size_t n,
+                        const double *st0, double dt)
+{
+    char stages[STAGES * 24] = "";
+    size_t off = 0;
+    int64_t oldest = INT64_MAX;
+    struct timespec now;
+
+    for (size_t i = 0; i < n; i++) {
+        int64_t ts = rd_kafka_message_timestamp(msgs[i], NULL);
+        if (ts >= 0 && ts < oldest)
+            oldest = ts;
+    }
+    for (int k = 0; k < STAGES && off < sizeof(stages); k++)
+        off += (size_t)snprintf(stages + off, sizeof(stages) - off, " %s_ms=%.1f", stage_names[k],
+                                (d->stage_s[k] - st0[k]) * 1000.0);
+    clock_gettime(CLOCK_REALTIME, &now);
+    fg_log_debug("msg=batch events=%zu queued=%zu waited_ms=%.1f ms=%.1f%s", n, d->queued,
+                 oldest == INT64_MAX ? 0.0
+                                     : (double)now.tv_sec * 1000.0 + (double)now.tv_nsec / 1e6 -
+                                           dt * 1000.0 - (double)oldest,
+                 dt * 1000.0, stages);
+}
+
 static void process_batch(struct daemon *d, struct item *items, size_t n)
 {
     rd_kafka_message_t **msgs = fg_calloc(n, sizeof(*msgs));
@@ -1113,6 +1151,9 @@ static void process_batch(struct daemon *d, struct item *items, size_t n)
     size_t nc = 0, nbad = 0;
     double t0 = now_s(), backoff = 0.1;
     int rc;
+    double st0[STAGES];
+
+    memcpy(st0, d->stage_s, sizeof(st0));
 
     for (size_t i = 0; i < n; i++) {
         rd_kafka_message_t *m = items[i].m;
@@ -1159,6 +1200,8 @@ static void process_batch(struct daemon *d, struct item *items, size_t n)
         fg_log_warn("msg=\"stopping with an unfinished batch; it will be redelivered\"");
     }
     double dt = now_s() - t0;
+    if (fg_log_level >= FG_LOG_DEBUG)
+        batch_debug(d, msgs, n, st0, dt);
     int bucket = 0;
     while (bucket < LAT_BUCKETS && dt > (double)(1u << bucket) / 1000.0)
         bucket++;
@@ -1173,7 +1216,8 @@ static void process_batch(struct daemon *d, struct item *items, size_t n)
 }
 
 /* With no messages: once a second, let judgements deferred until now
- * complete days (an idle partition, a lagging one caught up) go out. A
+ * complete days (an idle partition, a lagging one caught up) go out, as
+ * many as a full batch would take; again at once while more are ready. A
  * failure is left for the next tick. */
 static void tick(struct daemon *d)
 {
@@ -1185,6 +1229,7 @@ static void tick(struct daemon *d)
     d->dr_failed = 0;
     fg_engine_stats_checkpoint(d->eng);
     rc = exchange_progress(d, NULL, NULL, 0);
+    fg_engine_set_due_limit(d->eng, due_limit(d, (size_t)d->batch_size));
     if (rc == FG_OK)
         rc = fg_engine_batch_begin(d->eng, NULL, 0);
     else
@@ -1198,6 +1243,8 @@ static void tick(struct daemon *d)
     }
     if (rc != FG_OK)
         fg_engine_stats_rollback(d->eng);
+    else if (fg_engine_due_more(d->eng))
+        d->last_tick = 0;
 }
 
 /* ---- reload ---- */
@@ -1254,6 +1301,8 @@ static int run(struct daemon *d)
                       &d->lateness, err, sizeof(err)) ||
         fg_config_int(d->app.cfg, "state.event_dedup_days", 30, 1, 3660, &d->dedup, err,
                       sizeof(err)) ||
+        fg_config_int(d->app.cfg, "state.deferred_per_event", 16, 0, 1000000,
+                      &d->due_per_event, err, sizeof(err)) ||
         fg_config_int(d->app.cfg, "kafka.batch_size", 500, 1, 100000, &d->batch_size, err,
                       sizeof(err)) ||
         fg_config_int(d->app.cfg, "kafka.idle_partition_ms", 10000, 100, 86400000,

@@ -56,6 +56,10 @@ struct fg_engine {
     size_t nscopes;
     struct deferred *due;          /* taken for the batch in hand */
     size_t ndue, capdue;
+    size_t due_limit;              /* most records a batch takes; 0 = all */
+    size_t *due_from;              /* per scope: records taken this batch */
+    size_t due_scope;              /* index of the scope last handed */
+    int due_more;                  /* the last take stopped at the limit */
     struct fg_buf rec;
 };
 
@@ -103,6 +107,7 @@ void fg_engine_free(struct fg_engine *e)
     free(e->due);
     free(e->scopes);
     free(e->taken_upto);
+    free(e->due_from);
     free(e->bounds);
     free(e);
 }
@@ -469,13 +474,22 @@ static const char *rec_unstr(char *v)
     return v;
 }
 
-static void on_due(void *opaque, const char *rec, size_t len)
+static void on_due(void *opaque, int scope, const char *rec, size_t len)
 {
     struct fg_engine *e = opaque;
     char *f[REC_FIELDS + 1];
     struct deferred *d;
-    char *buf = fg_strndup(rec, len);
+    char *buf;
 
+    /* A remote store hands a scope's records together: look further only
+     * when the scope changes. */
+    if (e->due_scope >= e->nscopes || e->scopes[e->due_scope] != scope)
+        for (e->due_scope = 0; e->due_scope < e->nscopes; e->due_scope++)
+            if (e->scopes[e->due_scope] == scope)
+                break;
+    if (e->due_scope < e->nscopes)
+        e->due_from[e->due_scope]++;
+    buf = fg_strndup(rec, len);
     if (rec_split(buf, f)) {
         fg_log_error("msg=\"unreadable deferred judgement dropped\" record=\"%.60s\"", rec);
         e->stats.deferred_lost++;
@@ -560,16 +574,21 @@ static int due_load(struct fg_engine *e)
     return rc;
 }
 
-/* Take what has become ready for the scopes this worker owns. */
+/* Take what has become ready for the scopes this worker owns: all of it,
+ * or with a limit, at most its share per scope. A scope that handed its
+ * whole share may have more: its mark stays, and the next batch takes on
+ * from there (the records taken now are gone from the store by then). */
 static int due_take(struct fg_engine *e)
 {
     int64_t cb = complete_before(e);
     int *want = fg_malloc((e->nscopes ? e->nscopes : 1) * sizeof(*want));
-    size_t n = 0;
+    size_t n = 0, each = 0;
     int rc = 0;
 
     due_clear(e);
+    e->due_from = fg_realloc(e->due_from, (e->nscopes ? e->nscopes : 1) * sizeof(*e->due_from));
     for (size_t i = 0; i < e->nscopes; i++) {
+        e->due_from[i] = 0;
         /* Progress can go back (an idle partition receives events again);
          * records deferred from then on are ready only past the new mark,
          * so take again from there. */
@@ -578,20 +597,36 @@ static int due_take(struct fg_engine *e)
         if (cb > e->taken_upto[i])
             want[n++] = e->scopes[i];
     }
+    if (n && e->due_limit)
+        each = (e->due_limit + n - 1) / n;
+    e->due_scope = 0;
     if (n)
-        rc = e->st->ops->defer_take(e->st, want, n, cb, on_due, e);
+        rc = e->st->ops->defer_take(e->st, want, n, cb, each, on_due, e);
     /* The vector may have moved while it grew: point each record's claim
      * at its own line and entry only now. */
     for (size_t i = 0; i < e->ndue; i++) {
         e->due[i].claim.lines = &e->due[i].line;
         e->due[i].wp = &e->due[i].w;
     }
-    if (rc == 0)
-        for (size_t i = 0; i < e->nscopes; i++)
-            if (cb > e->taken_upto[i])
-                e->taken_upto[i] = cb;
+    e->due_more = 0;
+    for (size_t i = 0; i < e->nscopes && rc == 0; i++) {
+        if (each && e->due_from[i] >= each)
+            e->due_more = 1;
+        else if (cb > e->taken_upto[i])
+            e->taken_upto[i] = cb;
+    }
     free(want);
     return rc;
+}
+
+void fg_engine_set_due_limit(struct fg_engine *e, size_t max)
+{
+    e->due_limit = max;
+}
+
+int fg_engine_due_more(const struct fg_engine *e)
+{
+    return e->due_more;
 }
 
 /* The line's settlement was revoked since it was deferred (if the line is

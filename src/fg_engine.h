@@ -100,6 +100,18 @@ void fg_engine_batch_abort(struct fg_engine *e);
  */
 void fg_engine_set_progress(struct fg_engine *e, int64_t others, const int *scopes,
                             const int64_t *bounds, size_t n);
+
+/**
+ * Deferred judgements that became ready are judged at the start of the
+ * next batch. With max > 0 a batch takes at most about max of them (its
+ * share of max per scope), and the rest go with the following batches: a
+ * day's backlog, ready at once when the day completes, then does not hold
+ * up the batch's own events. 0 (the default) takes them all.
+ */
+void fg_engine_set_due_limit(struct fg_engine *e, size_t max);
+
+/** The last batch's take stopped at the limit: more may be ready. */
+int fg_engine_due_more(const struct fg_engine *e);
 /** The first CST event day not known complete (INT64_MIN: none known). */
 int64_t fg_engine_complete_before(const struct fg_engine *e);
 

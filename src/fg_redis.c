@@ -1318,7 +1318,9 @@ static void rs_defer_add(struct fg_state *st, int scope, int64_t ready_day, cons
 }
 
 static int rs_defer_take(struct fg_state *st, const int *scopes, size_t n, int64_t upto,
-                         void (*fn)(void *opaque, const char *rec, size_t len), void *opaque)
+                         size_t max_each,
+                         void (*fn)(void *opaque, int scope, const char *rec, size_t len),
+                         void *opaque)
 {
     struct redis_state *r = (struct redis_state *)st;
     struct fg_buf key;
@@ -1336,6 +1338,11 @@ static int rs_defer_take(struct fg_state *st, const int *scopes, size_t n, int64
         cmd_str(&pp, "-inf");
         cmd_i64(&pp, upto);
         cmd_str(&pp, "WITHSCORES");
+        if (max_each) {   /* the earliest ready first */
+            cmd_str(&pp, "LIMIT");
+            cmd_str(&pp, "0");
+            cmd_i64(&pp, (int64_t)max_each);
+        }
         cmd_end(&pp);
     }
     pipe_send(r, &pp);
@@ -1357,7 +1364,7 @@ static int rs_defer_take(struct fg_state *st, const int *scopes, size_t n, int64
             r->dq_take[r->ndq_take++] = (struct deferred_op){
                 scopes[i], strtoll(rep->element[e + 1]->str, NULL, 10),
                 fg_strndup(m->str, m->len), m->len};
-            fn(opaque, m->str, m->len);
+            fn(opaque, scopes[i], m->str, m->len);
         }
         freeReplyObject(rep);
     }

@@ -78,11 +78,15 @@ struct fg_state_ops {
      * complete. A remote store writes them with the batch's commit. */
     void (*defer_add)(struct fg_state *st, int scope, int64_t ready_day, const char *rec,
                       size_t len);
-    /* Hand every record of these scopes with ready_day <= upto to fn, and
-     * drop them (with the batch's commit, for a remote store; an aborted
-     * batch leaves them in place). One round trip for a remote store. */
+    /* Hand the records of these scopes with ready_day <= upto to fn (with
+     * their scope), at most max_each
+     * of each scope (0: all), and drop them (with the batch's commit, for a
+     * remote store; an aborted batch leaves them in place). One round trip
+     * for a remote store. */
     int (*defer_take)(struct fg_state *st, const int *scopes, size_t n, int64_t upto,
-                      void (*fn)(void *opaque, const char *rec, size_t len), void *opaque);
+                      size_t max_each,
+                      void (*fn)(void *opaque, int scope, const char *rec, size_t len),
+                      void *opaque);
     /* Stream progress shared by the workers of a consumer group: publish
      * mine[p] for the partitions this worker owns (FG_PROGRESS_NOT_MINE
      * elsewhere) and read everyone's into all[0..n) (FG_PROGRESS_UNKNOWN

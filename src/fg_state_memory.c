@@ -515,24 +515,28 @@ static void mem_defer_add(struct fg_state *st, int scope, int64_t ready_day, con
 }
 
 static int mem_defer_take(struct fg_state *st, const int *scopes, size_t n, int64_t upto,
-                          void (*fn)(void *opaque, const char *rec, size_t len), void *opaque)
+                          size_t max_each,
+                          void (*fn)(void *opaque, int scope, const char *rec, size_t len),
+                          void *opaque)
 {
     struct mem_state *m = (struct mem_state *)st;
-    size_t kept = 0;
+    size_t kept = 0, *taken = fg_calloc(n ? n : 1, sizeof(*taken));
 
     for (size_t i = 0; i < m->ndef; i++) {
         struct deferred_rec *d = &m->def[i];
-        int mine = 0;
-        for (size_t k = 0; k < n && !mine; k++)
-            mine = scopes[k] == d->scope;
-        if (mine && d->ready <= upto) {
-            fn(opaque, d->rec, d->len);
+        size_t k = 0;
+        while (k < n && scopes[k] != d->scope)
+            k++;
+        if (k < n && d->ready <= upto && (!max_each || taken[k] < max_each)) {
+            taken[k]++;
+            fn(opaque, d->scope, d->rec, d->len);
             free(d->rec);
         } else {
             m->def[kept++] = *d;
         }
     }
     m->ndef = kept;
+    free(taken);
     return 0;
 }
 

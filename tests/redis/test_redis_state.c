@@ -141,11 +141,12 @@ static void test_alert_log_persists(void **unused)
 /* Deferred judgements survive the batch, are taken once per scope, and
  * leave the store only with the commit of the batch that took them. */
 static int ntaken;
-static void count_taken(void *opaque, const char *rec, size_t len)
+static char taken[8][8];   /* "<scope>:<record>" in the order handed */
+static void count_taken(void *opaque, int scope, const char *rec, size_t len)
 {
     (void)opaque;
-    (void)rec;
-    (void)len;
+    if (ntaken < 8)
+        snprintf(taken[ntaken], sizeof(taken[0]), "%d:%.*s", scope, (int)len, rec);
     ntaken++;
 }
 
@@ -163,18 +164,55 @@ static void test_deferred_queue(void **unused)
 
     ntaken = 0;
     assert_int_equal(a->ops->begin_batch(a, NULL, 0), 0);
-    assert_int_equal(a->ops->defer_take(a, scopes, 1, 150, count_taken, NULL), 0);
+    assert_int_equal(a->ops->defer_take(a, scopes, 1, 150, 0, count_taken, NULL), 0);
     assert_int_equal(ntaken, 1);                 /* r1 only: r2 not ready, r3 not ours */
     a->ops->abort_batch(a);                      /* not committed: still there */
     ntaken = 0;
     assert_int_equal(a->ops->begin_batch(a, NULL, 0), 0);
-    assert_int_equal(a->ops->defer_take(a, scopes, 2, 150, count_taken, NULL), 0);
+    assert_int_equal(a->ops->defer_take(a, scopes, 2, 150, 0, count_taken, NULL), 0);
     assert_int_equal(ntaken, 2);                 /* r1 again, and r3 */
     assert_int_equal(a->ops->commit_batch(a), 0);
     ntaken = 0;
     assert_int_equal(a->ops->begin_batch(a, NULL, 0), 0);
-    assert_int_equal(a->ops->defer_take(a, scopes, 2, 1000, count_taken, NULL), 0);
+    assert_int_equal(a->ops->defer_take(a, scopes, 2, 1000, 0, count_taken, NULL), 0);
     assert_int_equal(ntaken, 1);                 /* r2 is all that is left */
+    assert_int_equal(a->ops->commit_batch(a), 0);
+    fg_state_redis_drop_namespace(a);
+    a->ops->destroy(a);
+}
+
+/* With a limit, a take hands at most that many records of each scope,
+ * the earliest ready first; the next batch's take goes on from there. */
+static void test_deferred_queue_limit(void **unused)
+{
+    struct fg_state *a = open_state("test:defer-limit");
+    int scopes[2] = {3, 4};
+
+    (void)unused;
+    assert_int_equal(a->ops->begin_batch(a, NULL, 0), 0);
+    a->ops->defer_add(a, 3, 200, "r2", 2);
+    a->ops->defer_add(a, 3, 100, "r1", 2);
+    a->ops->defer_add(a, 3, 300, "r9", 2);   /* not ready below */
+    a->ops->defer_add(a, 4, 100, "r3", 2);
+    assert_int_equal(a->ops->commit_batch(a), 0);
+
+    ntaken = 0;
+    assert_int_equal(a->ops->begin_batch(a, NULL, 0), 0);
+    assert_int_equal(a->ops->defer_take(a, scopes, 2, 250, 1, count_taken, NULL), 0);
+    assert_int_equal(ntaken, 2);
+    assert_string_equal(taken[0], "3:r1");
+    assert_string_equal(taken[1], "4:r3");
+    assert_int_equal(a->ops->commit_batch(a), 0);
+    ntaken = 0;
+    assert_int_equal(a->ops->begin_batch(a, NULL, 0), 0);
+    assert_int_equal(a->ops->defer_take(a, scopes, 2, 250, 1, count_taken, NULL), 0);
+    assert_int_equal(ntaken, 1);
+    assert_string_equal(taken[0], "3:r2");
+    assert_int_equal(a->ops->commit_batch(a), 0);
+    ntaken = 0;
+    assert_int_equal(a->ops->begin_batch(a, NULL, 0), 0);
+    assert_int_equal(a->ops->defer_take(a, scopes, 2, 250, 1, count_taken, NULL), 0);
+    assert_int_equal(ntaken, 0);
     assert_int_equal(a->ops->commit_batch(a), 0);
     fg_state_redis_drop_namespace(a);
     a->ops->destroy(a);
@@ -444,6 +482,7 @@ int main(void)
         cmocka_unit_test(test_abort_drops_watch),
         cmocka_unit_test(test_alert_log_persists),
         cmocka_unit_test(test_deferred_queue),
+        cmocka_unit_test(test_deferred_queue_limit),
         cmocka_unit_test(test_resent_expired_line),
         cmocka_unit_test(test_prepared_commit),
         cmocka_unit_test(test_ttls_set_once),

@@ -84,7 +84,8 @@ static size_t load_claims(const char *path, struct fg_claim **out, size_t max)
 }
 
 /* Runs claims through a fresh engine; defer=1 plays a worker whose other
- * partitions lag: nothing is complete until the end. */
+ * partitions lag: nothing is complete until the end; defer=3 as 1, with
+ * at most 2 deferred judgements taken per batch. */
 static void run(struct fg_app *app, struct fg_claim **claims, size_t n, int defer,
                 struct sink *s, struct fg_engine_stats *stats)
 {
@@ -97,7 +98,7 @@ static void run(struct fg_app *app, struct fg_claim **claims, size_t n, int defe
 
     for (size_t i = 0; i < n; i++)
         src[i] = (struct fg_alert_source){.file = "t", .line = (long long)i + 1};
-    if (defer == 1) {
+    if (defer == 1 || defer == 3) {
         int64_t unknown = FG_PROGRESS_UNKNOWN;
         fg_engine_set_progress(e, FG_PROGRESS_UNKNOWN, &scope, &unknown, 1);
     } else if (defer == 2) {
@@ -111,7 +112,20 @@ static void run(struct fg_app *app, struct fg_claim **claims, size_t n, int defe
         fg_engine_set_progress(e, FG_PROGRESS_IDLE, &scope, &first, 1);
     }
     assert_int_equal(fg_engine_process_batch(e, claims, src, n), 0);
-    if (defer) {
+    if (defer == 3) {
+        /* The backlog goes out 2 a batch, over as many batches as it needs. */
+        size_t batches = 0;
+        fg_engine_set_due_limit(e, 2);
+        fg_engine_set_progress(e, FG_PROGRESS_IDLE, &scope, NULL, 1);
+        while (fg_engine_stats(e)->deferred_done < fg_engine_stats(e)->deferred) {
+            uint64_t before = fg_engine_stats(e)->deferred_done;
+            assert_int_equal(fg_engine_process_batch(e, NULL, NULL, 0), 0);
+            assert_in_range(fg_engine_stats(e)->deferred_done - before, 1, 2);
+            batches++;
+        }
+        assert_true(batches >= (fg_engine_stats(e)->deferred + 1) / 2);
+        assert_int_equal(fg_engine_process_batch(e, NULL, NULL, 0), 0);
+    } else if (defer) {
         fg_engine_set_progress(e, FG_PROGRESS_IDLE, &scope, NULL, 1);
         assert_int_equal(fg_engine_process_batch(e, NULL, NULL, 0), 0);
     }
@@ -129,8 +143,8 @@ static void check_case(const char *events, int few_samples, size_t want_alerts,
     char *sets[] = {set0};
     struct fg_app app;
     static struct fg_claim *claims[1000];
-    struct sink now = {0}, later = {0}, live = {0};
-    struct fg_engine_stats s1, s2, s3;
+    struct sink now = {0}, later = {0}, live = {0}, limited = {0};
+    struct fg_engine_stats s1, s2, s3, s4;
     size_t n;
 
     assert_int_equal(fg_app_open(&app, "config/fundguard.json", sets, few_samples ? 1 : 0, 1),
@@ -139,6 +153,7 @@ static void check_case(const char *events, int few_samples, size_t want_alerts,
     run(&app, claims, n, 0, &now, &s1);
     run(&app, claims, n, 1, &later, &s2);
     run(&app, claims, n, 2, &live, &s3);
+    run(&app, claims, n, 3, &limited, &s4);
 
     assert_int_equal(s1.deferred, 0);          /* a replay never defers */
     assert_true(s2.deferred >= n);             /* every priced line did */
@@ -151,19 +166,24 @@ static void check_case(const char *events, int few_samples, size_t want_alerts,
             outliers += strstr(now.v[i], "\"PRICE-OUTLIER\"") != NULL;
         assert_int_equal(outliers, want_outliers);
     }
+    assert_int_equal(s4.deferred, s2.deferred);
+    assert_int_equal(s4.deferred_done, s4.deferred);
     assert_int_equal(later.n, now.n);
     assert_int_equal(live.n, now.n);
+    assert_int_equal(limited.n, now.n);
     /* a live partition keeping pace defers nothing */
     assert_int_equal(s3.deferred, 0);
     for (size_t i = 0; i < now.n; i++) {
         assert_string_equal(later.v[i], now.v[i]);
         assert_string_equal(live.v[i], now.v[i]);
+        assert_string_equal(limited.v[i], now.v[i]);
         if (strstr(now.v[i], "\"H"))
             assert_non_null(strstr(now.v[i], "%25\\u001f"));   /* the odd code is there */
     }
     sink_free(&now);
     sink_free(&later);
     sink_free(&live);
+    sink_free(&limited);
     for (size_t i = 0; i < n; i++)
         fg_claim_free(claims[i]);
     fg_app_close(&app);
