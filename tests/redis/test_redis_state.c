@@ -181,6 +181,18 @@ static void test_deferred_queue(void **unused)
     a->ops->destroy(a);
 }
 
+/* One batch that takes (at most max_each of each scope) and commits:
+ * how many records it was handed. */
+static int take_committed(struct fg_state *a, const int *scopes, size_t n, int64_t upto,
+                          size_t max_each)
+{
+    ntaken = 0;
+    assert_int_equal(a->ops->begin_batch(a, NULL, 0), 0);
+    assert_int_equal(a->ops->defer_take(a, scopes, n, upto, max_each, count_taken, NULL), 0);
+    assert_int_equal(a->ops->commit_batch(a), 0);
+    return ntaken;
+}
+
 /* With a limit, a take hands at most that many records of each scope,
  * the earliest ready first; the next batch's take goes on from there. */
 static void test_deferred_queue_limit(void **unused)
@@ -196,24 +208,12 @@ static void test_deferred_queue_limit(void **unused)
     a->ops->defer_add(a, 4, 100, "r3", 2);
     assert_int_equal(a->ops->commit_batch(a), 0);
 
-    ntaken = 0;
-    assert_int_equal(a->ops->begin_batch(a, NULL, 0), 0);
-    assert_int_equal(a->ops->defer_take(a, scopes, 2, 250, 1, count_taken, NULL), 0);
-    assert_int_equal(ntaken, 2);
+    assert_int_equal(take_committed(a, scopes, 2, 250, 1), 2);
     assert_string_equal(taken[0], "3:r1");
     assert_string_equal(taken[1], "4:r3");
-    assert_int_equal(a->ops->commit_batch(a), 0);
-    ntaken = 0;
-    assert_int_equal(a->ops->begin_batch(a, NULL, 0), 0);
-    assert_int_equal(a->ops->defer_take(a, scopes, 2, 250, 1, count_taken, NULL), 0);
-    assert_int_equal(ntaken, 1);
+    assert_int_equal(take_committed(a, scopes, 2, 250, 1), 1);
     assert_string_equal(taken[0], "3:r2");
-    assert_int_equal(a->ops->commit_batch(a), 0);
-    ntaken = 0;
-    assert_int_equal(a->ops->begin_batch(a, NULL, 0), 0);
-    assert_int_equal(a->ops->defer_take(a, scopes, 2, 250, 1, count_taken, NULL), 0);
-    assert_int_equal(ntaken, 0);
-    assert_int_equal(a->ops->commit_batch(a), 0);
+    assert_int_equal(take_committed(a, scopes, 2, 250, 1), 0);
     fg_state_redis_drop_namespace(a);
     a->ops->destroy(a);
 }
