@@ -772,17 +772,16 @@ struct bad_event {
     char why[256];
 };
 
-/* Judge, deliver, commit: one attempt. Returns 0 or FG_EAGAIN. */
-/* Adds the time since t to a stage; returns now. */
 /* The most deferred judgements a batch of n events takes along (0: all).
- * They became ready together when a day completed; spread over the next
- * batches, they cost each about as much again as its own events, which
- * bounds what a day's backlog adds to a live event's latency. */
+ * They become ready together when a day completes; taken a few per event
+ * of the batches that follow, they add to each batch a share of work in
+ * proportion to its own, not the whole backlog. */
 static size_t due_limit(const struct daemon *d, size_t n)
 {
     return (size_t)d->due_per_event * (n > 16 ? n : 16);
 }
 
+/* Adds the time since t to a stage; returns now. */
 static double stage_done(struct daemon *d, int stage, double t)
 {
     double now = now_s();
@@ -791,6 +790,7 @@ static double stage_done(struct daemon *d, int stage, double t)
     return now;
 }
 
+/* Judge, deliver, commit: one attempt. Returns 0 or FG_EAGAIN. */
 static int attempt(struct daemon *d, const struct bad_event *bad, size_t nbad,
                    struct fg_claim **claims, struct fg_alert_source *srcs, size_t nc)
 {

@@ -112,6 +112,7 @@ void fg_engine_set_due_limit(struct fg_engine *e, size_t max);
 
 /** The last batch's take stopped at the limit: more may be ready. */
 int fg_engine_due_more(const struct fg_engine *e);
+
 /** The first CST event day not known complete (INT64_MIN: none known). */
 int64_t fg_engine_complete_before(const struct fg_engine *e);
 

@@ -78,11 +78,11 @@ struct fg_state_ops {
      * complete. A remote store writes them with the batch's commit. */
     void (*defer_add)(struct fg_state *st, int scope, int64_t ready_day, const char *rec,
                       size_t len);
-    /* Hand the records of these scopes with ready_day <= upto to fn (with
-     * their scope), at most max_each
-     * of each scope (0: all), and drop them (with the batch's commit, for a
-     * remote store; an aborted batch leaves them in place). One round trip
-     * for a remote store. */
+    /* Hand the records of these scopes with ready_day <= upto to fn, with
+     * their scope, at most max_each of each scope (0: all; a remote store
+     * hands the earliest ready first), and drop them (with the batch's
+     * commit, for a remote store; an aborted batch leaves them in place).
+     * One round trip for a remote store. */
     int (*defer_take)(struct fg_state *st, const int *scopes, size_t n, int64_t upto,
                       size_t max_each,
                       void (*fn)(void *opaque, int scope, const char *rec, size_t len),
