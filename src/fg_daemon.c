@@ -452,8 +452,10 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 static rd_kafka_t *make_client(struct daemon *d, rd_kafka_type_t type)
 {
+    /* Nagle's algorithm off, as for the producer (fg_kafka.h). */
     static const char *const consumer_defaults[] = {
-        "auto.offset.reset", "earliest", "statistics.interval.ms", "5000", NULL};
+        "auto.offset.reset", "earliest", "statistics.interval.ms", "5000",
+        "socket.nagle.disable", "true", NULL};
     /* Not overridable: offsets are stored by us, after delivery; the end
      * of a partition marks it idle (complete days). */
     static const char *const consumer_fixed[] = {

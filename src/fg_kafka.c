@@ -122,8 +122,8 @@ int fg_kafka_conf(const struct fg_config *cfg, rd_kafka_conf_t *conf, const char
     return sasl_password(cfg, conf, err, errlen);
 }
 
-const char *const fg_kafka_producer_defaults[] = {"linger.ms", "5", "message.timeout.ms",
-                                                  "30000", NULL};
+const char *const fg_kafka_producer_defaults[] = {
+    "linger.ms", "5", "message.timeout.ms", "30000", "socket.nagle.disable", "true", NULL};
 const char *const fg_kafka_producer_fixed[] = {"enable.idempotence", "true", NULL};
 
 rd_kafka_t *fg_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf,

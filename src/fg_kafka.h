@@ -37,8 +37,11 @@ int fg_kafka_conf(const struct fg_config *cfg, rd_kafka_conf_t *conf, const char
                   int flags, char *err, size_t errlen);
 
 /* A producer's defaults (set before fg_kafka_conf: short linger, 30 s to
- * deliver) and what the config must not change (after: idempotence, so a
- * retried send is not written twice). NULL-terminated key, value pairs. */
+ * deliver, Nagle's algorithm off as in Kafka's own clients: a request
+ * written while the previous one is unacknowledged is not held for the
+ * broker's delayed ACK) and what the config must not change (after:
+ * idempotence, so a retried send is not written twice). NULL-terminated
+ * key, value pairs. */
 extern const char *const fg_kafka_producer_defaults[];
 extern const char *const fg_kafka_producer_fixed[];
 
