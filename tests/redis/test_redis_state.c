@@ -150,6 +150,18 @@ static void count_taken(void *opaque, int scope, const char *rec, size_t len)
     ntaken++;
 }
 
+/* One batch that takes (at most max_each of each scope) and commits:
+ * how many records it was handed. */
+static int take_committed(struct fg_state *a, const int *scopes, size_t n, int64_t upto,
+                          size_t max_each)
+{
+    ntaken = 0;
+    assert_int_equal(a->ops->begin_batch(a, NULL, 0), 0);
+    assert_int_equal(a->ops->defer_take(a, scopes, n, upto, max_each, count_taken, NULL), 0);
+    assert_int_equal(a->ops->commit_batch(a), 0);
+    return ntaken;
+}
+
 static void test_deferred_queue(void **unused)
 {
     struct fg_state *a = open_state("test:defer");
@@ -167,30 +179,10 @@ static void test_deferred_queue(void **unused)
     assert_int_equal(a->ops->defer_take(a, scopes, 1, 150, 0, count_taken, NULL), 0);
     assert_int_equal(ntaken, 1);                 /* r1 only: r2 not ready, r3 not ours */
     a->ops->abort_batch(a);                      /* not committed: still there */
-    ntaken = 0;
-    assert_int_equal(a->ops->begin_batch(a, NULL, 0), 0);
-    assert_int_equal(a->ops->defer_take(a, scopes, 2, 150, 0, count_taken, NULL), 0);
-    assert_int_equal(ntaken, 2);                 /* r1 again, and r3 */
-    assert_int_equal(a->ops->commit_batch(a), 0);
-    ntaken = 0;
-    assert_int_equal(a->ops->begin_batch(a, NULL, 0), 0);
-    assert_int_equal(a->ops->defer_take(a, scopes, 2, 1000, 0, count_taken, NULL), 0);
-    assert_int_equal(ntaken, 1);                 /* r2 is all that is left */
-    assert_int_equal(a->ops->commit_batch(a), 0);
+    assert_int_equal(take_committed(a, scopes, 2, 150, 0), 2);    /* r1 again, and r3 */
+    assert_int_equal(take_committed(a, scopes, 2, 1000, 0), 1);   /* r2 is all that is left */
     fg_state_redis_drop_namespace(a);
     a->ops->destroy(a);
-}
-
-/* One batch that takes (at most max_each of each scope) and commits:
- * how many records it was handed. */
-static int take_committed(struct fg_state *a, const int *scopes, size_t n, int64_t upto,
-                          size_t max_each)
-{
-    ntaken = 0;
-    assert_int_equal(a->ops->begin_batch(a, NULL, 0), 0);
-    assert_int_equal(a->ops->defer_take(a, scopes, n, upto, max_each, count_taken, NULL), 0);
-    assert_int_equal(a->ops->commit_batch(a), 0);
-    return ntaken;
 }
 
 /* With a limit, a take hands at most that many records of each scope,
