@@ -64,6 +64,25 @@ struct item {
     char *why;
 };
 
+struct bad_event {
+    rd_kafka_message_t *m;
+    char why[256];
+};
+
+/* A batch in hand, from its messages to its commit. */
+struct batch {
+    struct item *items;
+    size_t n;
+    rd_kafka_message_t **msgs;
+    struct fg_claim **claims;
+    struct fg_alert_source *srcs;
+    struct bad_event *bad;
+    size_t nc, nbad;
+    struct fg_engine_mark mark;   /* the engine's counters before the attempt */
+    double t0, dt;                /* taken in; judged and delivered after dt */
+    double st0[STAGES], st1[STAGES];   /* d->stage_s then and after dt */
+};
+
 /* Messages being parsed while the previous batch is judged: a helper
  * thread and (when it has nothing else to do) the main thread take chunks
  * of them by an atomic index; receive_finish() queues them in order. */
@@ -127,9 +146,11 @@ struct daemon {
     long long idle_ms;
     int64_t complete_before;
     double last_tick;
+    struct batch *pending;   /* judged, delivered, its commit sent: outcome unread */
 };
 
 static void receive_finish(struct daemon *d);
+static void settle(struct daemon *d, int rerun);
 
 /* ---- librdkafka callbacks ---- */
 
@@ -317,23 +338,30 @@ static int64_t queued_first(const struct part *q)
     return first;
 }
 
-/* Before a batch: publish this worker's partitions' progress, read the
- * others', and hand both to the engine, which judges an event day complete
- * once the slowest partition is a lateness past it. A partition's
- * progress is partition_bound(). A partition at its end for idle_ms, with
- * nothing queued, holds nobody back. */
-static int exchange_progress(struct daemon *d, struct fg_claim *const *claims,
-                             const struct fg_alert_source *srcs, size_t nc)
+/* A batch's progress exchange, made with its reads (struct fg_exchange). */
+struct exchange {
+    struct daemon *d;
+    int64_t *mine, *all;
+    struct fg_exchange x;
+};
+
+static void progress_apply(void *opaque);
+
+/*
+ * This worker's partitions' progress, with the events of claims[0..nc)
+ * still to be judged: before a batch, for the engine (progress_apply()
+ * hands it and the others' over; the engine judges an event day complete
+ * once the slowest partition is a lateness past it); and with a batch's
+ * commit, published for the others. A partition's progress is
+ * partition_bound(). A partition at its end for idle_ms, with nothing
+ * queued, holds nobody back.
+ */
+static int64_t *progress_of(struct daemon *d, struct fg_claim *const *claims,
+                            const struct fg_alert_source *srcs, size_t nc)
 {
     int n = d->nparts;
     int64_t *mine = fg_malloc((size_t)(n ? n : 1) * sizeof(*mine));
-    int64_t *all = fg_malloc((size_t)(n ? n : 1) * sizeof(*all));
-    int64_t *bounds = fg_malloc((size_t)(n ? n : 1) * sizeof(*bounds));
-    int *scopes = fg_malloc((size_t)(n ? n : 1) * sizeof(*scopes));
-    int64_t others = FG_PROGRESS_IDLE, before = d->complete_before;
     double now = now_s();
-    size_t ns = 0;
-    int rc;
 
     for (int p = 0; p < n; p++)
         mine[p] = INT64_MAX;   /* here: the partition's earliest event in the batch */
@@ -372,35 +400,72 @@ static int exchange_progress(struct daemon *d, struct fg_claim *const *claims,
     }
     for (int p = 0; p < n; p++)
         d->parts[p].bound = mine[p];
-    rc = d->st->ops->progress(d->st, d->topic_claims, mine, all, n);
-    if (rc == 0) {
-        for (int p = 0; p < n; p++) {
-            int64_t v = all[p];
-            if (!d->parts[p].owned) {
-                if (v < others)
-                    others = v;
-                continue;
-            }
-            /* What we know of our own partition; else what its previous
-             * owner published, but never its idleness, which was true then
-             * and may not be now. */
-            v = mine[p];
-            if (v == FG_PROGRESS_NOT_MINE)
-                v = all[p] == FG_PROGRESS_IDLE ? FG_PROGRESS_UNKNOWN : all[p];
-            scopes[ns] = p;
-            bounds[ns++] = v;
-        }
-        fg_engine_set_progress(d->eng, others, scopes, bounds, ns);
-        d->complete_before = fg_engine_complete_before(d->eng);
-        if (d->complete_before != before)
-            fg_log_debug("msg=\"complete days advanced\" complete_before=%lld",
-                         (long long)d->complete_before);
-    }
+    return mine;
+}
+
+/* Before a batch: the others' progress is read with its loads. */
+static void progress_begin(struct daemon *d, struct exchange *ex, struct fg_claim *const *claims,
+                           const struct fg_alert_source *srcs, size_t nc)
+{
+    int n = d->nparts;
+
+    ex->d = d;
+    ex->mine = progress_of(d, claims, srcs, nc);
+    ex->all = fg_malloc((size_t)(n ? n : 1) * sizeof(*ex->all));
+    ex->x = (struct fg_exchange){.topic = d->topic_claims, .all = ex->all, .nparts = n,
+                                 .apply = progress_apply, .opaque = ex};
+}
+
+/* With a batch's commit (after its events are judged): this worker's
+ * progress, published in the same transaction as the state it describes,
+ * so the others never see it ahead of the state. */
+static void progress_publish(struct daemon *d)
+{
+    int64_t *mine = progress_of(d, NULL, NULL, 0);
+
+    d->st->ops->progress_put(d->st, d->topic_claims, mine, d->nparts);
     free(mine);
-    free(all);
+}
+
+static void progress_apply(void *opaque)
+{
+    struct exchange *ex = opaque;
+    struct daemon *d = ex->d;
+    int n = d->nparts;
+    int64_t *bounds = fg_malloc((size_t)(n ? n : 1) * sizeof(*bounds));
+    int *scopes = fg_malloc((size_t)(n ? n : 1) * sizeof(*scopes));
+    int64_t others = FG_PROGRESS_IDLE, before = d->complete_before;
+    size_t ns = 0;
+
+    for (int p = 0; p < n; p++) {
+        int64_t v = ex->all[p];
+        if (!d->parts[p].owned) {
+            if (v < others)
+                others = v;
+            continue;
+        }
+        /* What we know of our own partition; else what its previous
+         * owner published, but never its idleness, which was true then
+         * and may not be now. */
+        v = ex->mine[p];
+        if (v == FG_PROGRESS_NOT_MINE)
+            v = ex->all[p] == FG_PROGRESS_IDLE ? FG_PROGRESS_UNKNOWN : ex->all[p];
+        scopes[ns] = p;
+        bounds[ns++] = v;
+    }
+    fg_engine_set_progress(d->eng, others, scopes, bounds, ns);
+    d->complete_before = fg_engine_complete_before(d->eng);
+    if (d->complete_before != before)
+        fg_log_debug("msg=\"complete days advanced\" complete_before=%lld",
+                     (long long)d->complete_before);
     free(bounds);
     free(scopes);
-    return rc ? FG_EAGAIN : FG_OK;
+}
+
+static void progress_end(struct exchange *ex)
+{
+    free(ex->mine);
+    free(ex->all);
 }
 
 /* After a batch is committed: its events are part of the state now. */
@@ -421,10 +486,13 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 {
     struct daemon *d = opaque;
 
-    /* Batches are processed to the end (offsets stored) before the next
-     * poll, so nothing is in hand here: commit what is stored, then let
-     * the partitions go. What is being parsed is queued first, so that a
-     * revoked partition's messages are dropped with its queue. */
+    /* Batches are processed to the end before the next poll but for the
+     * commit of the last, which is settled here (its offsets stored; if
+     * it failed, it is left for redelivery): then nothing is in hand.
+     * Commit what is stored, then let the partitions go. What is being
+     * parsed is queued first, so that a revoked partition's messages are
+     * dropped with its queue. */
+    settle(d, 0);
     receive_finish(d);
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         fg_log_info("msg=\"partitions assigned\" count=%d", parts->cnt);
@@ -769,11 +837,6 @@ static void set_paused(struct daemon *d, int pause)
     fg_log_info("msg=\"consumption %s\"", pause ? "paused (back-pressure)" : "resumed");
 }
 
-struct bad_event {
-    rd_kafka_message_t *m;
-    char why[256];
-};
-
 /* The most deferred judgements a batch of n events takes along (0: all).
  * They become ready together when a day completes; taken a few per event
  * of the batches that follow, they add to each batch a share of work in
@@ -792,34 +855,51 @@ static double stage_done(struct daemon *d, int stage, double t)
     return now;
 }
 
-/* Judge, deliver, commit: one attempt. Returns 0 or FG_EAGAIN. */
-static int attempt(struct daemon *d, const struct bad_event *bad, size_t nbad,
-                   struct fg_claim **claims, struct fg_alert_source *srcs, size_t nc)
+/* The batch before this one must run again before it (its commit, read
+ * with this one's loads, failed). */
+#define FG_EPENDING (-100)
+
+static int pending_outcome(struct daemon *d);
+static void pending_failed(struct daemon *d, int rerun);
+
+/* Judge, deliver, commit: one attempt. With send, the commit goes out
+ * without waiting for its outcome (the batch becomes d->pending, settled
+ * with the next batch's loads). Returns 0, FG_EAGAIN, or FG_EPENDING. */
+static int attempt(struct daemon *d, struct batch *b, int send)
 {
+    struct exchange ex;
     double t;
     int rc;
 
     d->dr_failed = 0;
-    fg_engine_stats_checkpoint(d->eng);
+    fg_engine_mark_take(d->eng, &b->mark);
     /* Dead letters go out on every attempt: a duplicate in the DLQ topic
      * is harmless, a missing one is not. */
-    for (size_t i = 0; i < nbad; i++)
-        dead_letter(d, bad[i].m, bad[i].why);
+    for (size_t i = 0; i < b->nbad; i++)
+        dead_letter(d, b->bad[i].m, b->bad[i].why);
     t = now_s();
-    rc = exchange_progress(d, claims, srcs, nc);
+    progress_begin(d, &ex, b->claims, b->srcs, b->nc);
     t = stage_done(d, ST_PROGRESS, t);
-    fg_engine_set_due_limit(d->eng, due_limit(d, nc));
-    if (rc == FG_OK)
-        rc = fg_engine_batch_begin(d->eng, claims, nc);
+    fg_engine_set_due_limit(d->eng, due_limit(d, b->nc));
+    rc = fg_engine_batch_begin(d->eng, b->claims, b->nc, &ex.x);
+    progress_end(&ex);
     t = stage_done(d, ST_LOAD, t);
-    for (size_t i = 0; i < nc && rc == FG_OK; i++)
-        if (fg_engine_process(d->eng, claims[i], &srcs[i]))
+    /* The batch before: its outcome came with these loads. */
+    if (pending_outcome(d) != FG_OK) {
+        if (rc == FG_OK)
+            fg_engine_batch_abort(d->eng);
+        return FG_EPENDING;
+    }
+    for (size_t i = 0; i < b->nc && rc == FG_OK; i++)
+        if (fg_engine_process(d->eng, b->claims[i], &b->srcs[i]))
             rc = FG_EAGAIN;
     t = stage_done(d, ST_DETECT, t);
     /* The state's writes travel to Redis (queued there, not applied)
      * while the broker acknowledges the alerts. */
-    if (rc == FG_OK)
+    if (rc == FG_OK) {
+        progress_publish(d);
         rc = fg_engine_batch_prepare(d->eng);
+    }
     t = stage_done(d, ST_COMMIT, t);
     if (rd_kafka_flush(d->producer, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR || d->dr_failed) {
         rc = FG_EAGAIN;
@@ -828,12 +908,12 @@ static int attempt(struct daemon *d, const struct bad_event *bad, size_t nbad,
     }
     t = stage_done(d, ST_DELIVER, t);
     if (rc == FG_OK)
-        rc = fg_engine_batch_commit(d->eng);
+        rc = send ? fg_engine_batch_send(d->eng) : fg_engine_batch_commit(d->eng);
     else
         fg_engine_batch_abort(d->eng);
     stage_done(d, ST_COMMIT, t);
     if (rc != FG_OK)
-        fg_engine_stats_rollback(d->eng);   /* the retry counts it once */
+        fg_engine_mark_restore(d->eng, &b->mark);   /* the retry counts it once */
     return rc;
 }
 
@@ -1043,6 +1123,7 @@ static void reassign(struct daemon *d)
     rd_kafka_topic_partition_list_t *parts = NULL;
 
     d->reassign_at = 0;
+    settle(d, 1);
     receive_finish(d);   /* dropped below with the rest of the queues */
     if (rd_kafka_assignment(d->consumer, &parts) || !parts)
         return;
@@ -1120,59 +1201,104 @@ static void set_progress(struct daemon *d, struct fg_claim **claims,
 /* log.level=debug: a line per batch, with how long its oldest message
  * had waited (from the message's timestamp) and where the batch's time
  * went, stage by stage. */
-static void batch_debug(const struct daemon *d, rd_kafka_message_t **msgs, size_t n,
-                        const double *st0, double dt)
+static void batch_debug(const struct daemon *d, const struct batch *b)
 {
     char stages[STAGES * 24] = "";
     size_t off = 0;
     int64_t oldest = INT64_MAX;
     struct timespec now;
+    double started;
 
-    for (size_t i = 0; i < n; i++) {
-        int64_t ts = rd_kafka_message_timestamp(msgs[i], NULL);
+    for (size_t i = 0; i < b->n; i++) {
+        int64_t ts = rd_kafka_message_timestamp(b->msgs[i], NULL);
         if (ts >= 0 && ts < oldest)
             oldest = ts;
     }
     for (int k = 0; k < STAGES && off < sizeof(stages); k++)
         off += (size_t)snprintf(stages + off, sizeof(stages) - off, " %s_ms=%.1f", stage_names[k],
-                                (d->stage_s[k] - st0[k]) * 1000.0);
+                                (b->st1[k] - b->st0[k]) * 1000.0);
     clock_gettime(CLOCK_REALTIME, &now);
-    fg_log_debug("msg=batch events=%zu queued=%zu waited_ms=%.1f ms=%.1f%s", n, d->queued,
-                 oldest == INT64_MAX ? 0.0
-                                     : (double)now.tv_sec * 1000.0 + (double)now.tv_nsec / 1e6 -
-                                           dt * 1000.0 - (double)oldest,
-                 dt * 1000.0, stages);
+    /* the wall clock when the batch was taken in */
+    started = (double)now.tv_sec * 1000.0 + (double)now.tv_nsec / 1e6 -
+              (now_s() - b->t0) * 1000.0;
+    fg_log_debug("msg=batch events=%zu queued=%zu waited_ms=%.1f ms=%.1f%s", b->n, d->queued,
+                 oldest == INT64_MAX ? 0.0 : started - (double)oldest, b->dt * 1000.0, stages);
 }
 
-static void process_batch(struct daemon *d, struct item *items, size_t n)
+static struct batch *batch_new(struct daemon *d, const struct item *items, size_t n)
 {
-    rd_kafka_message_t **msgs = fg_calloc(n, sizeof(*msgs));
-    struct fg_claim **claims = fg_calloc(n, sizeof(*claims));
-    struct fg_alert_source *srcs = fg_calloc(n, sizeof(*srcs));
-    struct bad_event *bad = fg_calloc(n, sizeof(*bad));
-    size_t nc = 0, nbad = 0;
-    double t0 = now_s(), backoff = 0.1;
-    int rc;
-    double st0[STAGES];
+    struct batch *b = fg_calloc(1, sizeof(*b));
 
-    memcpy(st0, d->stage_s, sizeof(st0));
-
+    b->items = fg_malloc(n * sizeof(*b->items));
+    memcpy(b->items, items, n * sizeof(*items));
+    b->n = n;
+    b->msgs = fg_calloc(n, sizeof(*b->msgs));
+    b->claims = fg_calloc(n, sizeof(*b->claims));
+    b->srcs = fg_calloc(n, sizeof(*b->srcs));
+    b->bad = fg_calloc(n, sizeof(*b->bad));
+    b->t0 = now_s();
+    memcpy(b->st0, d->stage_s, sizeof(b->st0));
     for (size_t i = 0; i < n; i++) {
         rd_kafka_message_t *m = items[i].m;
-        msgs[i] = m;
+        b->msgs[i] = m;
         if (items[i].claim) {
-            claims[nc] = items[i].claim;
-            srcs[nc++] = (struct fg_alert_source){.topic = rd_kafka_topic_name(m->rkt),
-                                                  .partition = m->partition,
-                                                  .offset = m->offset};
+            b->claims[b->nc] = items[i].claim;
+            b->srcs[b->nc++] = (struct fg_alert_source){.topic = rd_kafka_topic_name(m->rkt),
+                                                        .partition = m->partition,
+                                                        .offset = m->offset};
         } else {
-            bad[nbad].m = m;
-            snprintf(bad[nbad++].why, sizeof(bad[0].why), "%s", items[i].why);
+            b->bad[b->nbad].m = m;
+            snprintf(b->bad[b->nbad++].why, sizeof(b->bad[0].why), "%s", items[i].why);
             d->quarantined++;
         }
     }
-    set_progress(d, claims, srcs, nc);
-    while ((rc = attempt(d, bad, nbad, claims, srcs, nc)) != FG_OK && !g_stop) {
+    set_progress(d, b->claims, b->srcs, b->nc);
+    return b;
+}
+
+/* A batch is done: committed (rc 0; its offsets are stored), or left
+ * unfinished for redelivery. */
+static void batch_finish(struct daemon *d, struct batch *b, int rc)
+{
+    if (rc == FG_OK) {
+        advance_partitions(d, b->claims, b->srcs, b->nc);
+        store_offsets(d, b->msgs, b->n);
+    } else {
+        fg_log_warn("msg=\"batch left unfinished; it will be redelivered\" events=%zu", b->n);
+    }
+    if (fg_log_level >= FG_LOG_DEBUG)
+        batch_debug(d, b);
+    int bucket = 0;
+    while (bucket < LAT_BUCKETS && b->dt > (double)(1u << bucket) / 1000.0)
+        bucket++;
+    d->lat_hist[bucket]++;
+    d->batches++;
+    for (size_t i = 0; i < b->n; i++)
+        item_free(&b->items[i]);
+    fg_engine_mark_free(&b->mark);
+    free(b->items);
+    free(b->msgs);
+    free(b->claims);
+    free(b->srcs);
+    free(b->bad);
+    free(b);
+}
+
+/* Attempts until the batch is judged and committed (with send: its commit
+ * sent), backing off while the state or the broker is unavailable. Keeps
+ * the group membership and the metrics alive meanwhile. */
+static int batch_run(struct daemon *d, struct batch *b, int send)
+{
+    double backoff = 0.1;
+    int rc;
+
+    while ((rc = attempt(d, b, send)) != FG_OK && !g_stop) {
+        if (rc == FG_EPENDING) {
+            /* The batch before goes again first, then this one at once:
+             * nothing of it was judged. */
+            pending_failed(d, 1);
+            continue;
+        }
         d->batch_retries++;
         d->retrying = 1;
         set_paused(d, 1);
@@ -1194,27 +1320,66 @@ static void process_batch(struct daemon *d, struct item *items, size_t n)
         backoff = backoff * 2 > 5 ? 5 : backoff * 2;
     }
     d->retrying = 0;
-    if (rc == FG_OK) {
-        advance_partitions(d, claims, srcs, nc);
-        store_offsets(d, msgs, n);
+    if (rc == FG_OK)
         set_paused(d, 0);
-    } else {
-        fg_log_warn("msg=\"stopping with an unfinished batch; it will be redelivered\"");
+    b->dt = now_s() - b->t0;
+    memcpy(b->st1, d->stage_s, sizeof(b->st1));
+    return rc;
+}
+
+/* The outcome of the pending batch's commit, read with the next batch's
+ * loads (or waited for now). Committed: the batch is finished. Not: it
+ * stays pending, for pending_failed(). */
+static int pending_outcome(struct daemon *d)
+{
+    int rc;
+
+    if (!d->pending)
+        return FG_OK;
+    rc = fg_engine_batch_settle(d->eng);
+    if (rc == FG_OK) {
+        batch_finish(d, d->pending, FG_OK);
+        d->pending = NULL;
     }
-    double dt = now_s() - t0;
-    if (fg_log_level >= FG_LOG_DEBUG)
-        batch_debug(d, msgs, n, st0, dt);
-    int bucket = 0;
-    while (bucket < LAT_BUCKETS && dt > (double)(1u << bucket) / 1000.0)
-        bucket++;
-    d->lat_hist[bucket]++;
-    d->batches++;
-    for (size_t i = 0; i < n; i++)
-        item_free(&items[i]);
-    free(msgs);
-    free(claims);
-    free(srcs);
-    free(bad);
+    return rc;
+}
+
+/* The pending batch's commit failed (nothing of it was written): its
+ * counters go back, and it runs again now; without rerun (inside a
+ * rebalance, which must not poll) it is left for redelivery. */
+static void pending_failed(struct daemon *d, int rerun)
+{
+    struct batch *b = d->pending;
+    int rc = FG_EAGAIN;
+
+    d->pending = NULL;
+    fg_engine_mark_restore(d->eng, &b->mark);
+    fg_log_warn("msg=\"the last batch's commit did not land; %s\" events=%zu",
+                rerun ? "judging it again" : "leaving it for redelivery", b->n);
+    d->batch_retries++;
+    if (rerun)
+        rc = batch_run(d, b, 0);
+    batch_finish(d, b, rc);
+}
+
+/* Before anything that needs the batches in hand finished. */
+static void settle(struct daemon *d, int rerun)
+{
+    if (pending_outcome(d) != FG_OK)
+        pending_failed(d, rerun);
+}
+
+static void process_batch(struct daemon *d, struct item *items, size_t n)
+{
+    struct batch *b = batch_new(d, items, n);
+    int rc = batch_run(d, b, 1);
+
+    if (rc == FG_OK) {
+        d->pending = b;   /* finished when its commit's outcome is read */
+        return;
+    }
+    fg_log_warn("msg=\"stopping with an unfinished batch; it will be redelivered\"");
+    batch_finish(d, b, rc);
 }
 
 /* With no messages: once a second, let judgements deferred until now
@@ -1223,6 +1388,7 @@ static void process_batch(struct daemon *d, struct item *items, size_t n)
  * failure is left for the next tick. */
 static void tick(struct daemon *d)
 {
+    struct exchange ex;
     int rc;
 
     if (now_s() - d->last_tick < 1.0 || d->paused)
@@ -1230,17 +1396,16 @@ static void tick(struct daemon *d)
     d->last_tick = now_s();
     d->dr_failed = 0;
     fg_engine_stats_checkpoint(d->eng);
-    rc = exchange_progress(d, NULL, NULL, 0);
+    progress_begin(d, &ex, NULL, NULL, 0);
     fg_engine_set_due_limit(d->eng, due_limit(d, (size_t)d->batch_size));
-    if (rc == FG_OK)
-        rc = fg_engine_batch_begin(d->eng, NULL, 0);
-    else
-        return;
+    rc = fg_engine_batch_begin(d->eng, NULL, 0, &ex.x);
+    progress_end(&ex);
     if (rc == FG_OK && (rd_kafka_flush(d->producer, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR ||
                         d->dr_failed)) {
         fg_engine_batch_abort(d->eng);
         rc = FG_EAGAIN;
     } else if (rc == FG_OK) {
+        progress_publish(d);
         rc = fg_engine_batch_commit(d->eng);
     }
     if (rc != FG_OK)
@@ -1256,6 +1421,7 @@ static void reload(struct daemon *d)
     struct fg_app fresh;
 
     g_reload = 0;
+    settle(d, 1);   /* the batches in hand finish under the rules they were judged by */
     if (fg_app_open(&fresh, d->config, d->sets, d->nsets, 1)) {
         fg_log_error("msg=\"reload failed; keeping the rules in force\"");
         return;
@@ -1421,6 +1587,7 @@ static int run(struct daemon *d)
                 take_in(d, msgs, got, 1);
             process_batch(d, batch, nb);
         } else {
+            settle(d, 1);   /* nothing came to carry the last commit's outcome */
             tick(d);
         }
         receive_finish(d);
@@ -1434,6 +1601,7 @@ static int run(struct daemon *d)
             last_stats = now_s();
         }
     }
+    settle(d, 1);
     receive_finish(d);   /* queued, then dropped with the queues: not judged */
     fg_log_info("msg=\"stopping: flushing producer and committing offsets\"");
     free(msgs);

@@ -33,8 +33,7 @@ struct deferred {
 };
 
 struct fg_engine {
-    struct fg_engine_stats saved;   /* checkpoint of stats (rules copied) */
-    struct fg_rule_stat *saved_rules;
+    struct fg_engine_mark saved;    /* checkpoint of stats */
     struct fg_detectors *ds;
     const struct fg_pack *pack;
     struct fg_state *st;
@@ -60,6 +59,9 @@ struct fg_engine {
     size_t *due_from;              /* per scope: records taken this batch */
     size_t due_scope;              /* index of the scope last handed */
     int due_more;                  /* the last take stopped at the limit */
+    int sent;                      /* a commit sent (batch_send), outcome not settled */
+    int sent_known;                /* ... and its outcome is in sent_rc */
+    int sent_rc;
     struct fg_buf rec;
 };
 
@@ -97,7 +99,7 @@ void fg_engine_free(struct fg_engine *e)
 {
     if (!e)
         return;
-    free(e->saved_rules);
+    fg_engine_mark_free(&e->saved);
     free(e->stats.rules);
     free(e->cur);
     fg_buf_fini(&e->out);
@@ -551,6 +553,47 @@ static void on_due(void *opaque, int scope, const char *rec, size_t len)
         d->src.line = strtoll(f[30], NULL, 10);
 }
 
+struct fg_batch_ctx {
+    struct fg_map groups;   /* distinct groups wanted, keys owned */
+    char **keys;
+    size_t n, cap;
+};
+
+void fg_prefetch_hist(struct fg_batch_ctx *b, const char *group, int64_t from, int64_t to)
+{
+    (void)from;
+    (void)to;   /* a remote store fetches a group's whole recent history */
+    if (fg_map_get(&b->groups, group, strlen(group)))
+        return;
+    FG_VEC_GROW(b->keys, b->n, b->cap, 64);
+    b->keys[b->n] = fg_strdup(group);
+    fg_map_put(&b->groups, b->keys[b->n], strlen(b->keys[b->n]), b->keys[b->n]);
+    b->n++;
+}
+
+/* The groups whose histograms the detectors will read judging these
+ * claims (their prefetch()), wanted from the store with the claims'
+ * persons. */
+static void batch_groups(struct fg_engine *e, const struct fg_claim *const *claims, size_t n,
+                         struct fg_batch_ctx *b)
+{
+    memset(b, 0, sizeof(*b));
+    fg_map_init(&b->groups);
+    for (size_t d = 0; d < e->ds->n && n; d++) {
+        struct fg_det_inst *in = &e->ds->v[d];
+        if (in->enabled && in->det->prefetch)
+            in->det->prefetch(b, in->conf, in->priv, claims, n);
+    }
+}
+
+static void batch_groups_free(struct fg_batch_ctx *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        free(b->keys[i]);
+    free(b->keys);
+    fg_map_fini(&b->groups);
+}
+
 static void due_clear(struct fg_engine *e)
 {
     for (size_t i = 0; i < e->ndue; i++)
@@ -558,18 +601,32 @@ static void due_clear(struct fg_engine *e)
     e->ndue = 0;
 }
 
-/* Bring the persons of the taken records into the batch. */
+/* Bring the persons of the taken records, and the histograms their
+ * judgements read, into the batch. */
 static int due_load(struct fg_engine *e)
 {
     const char **psn;
+    const struct fg_claim **claims;
+    struct fg_batch_ctx b;
+    struct fg_batch_reads rd = {0};
     int rc;
 
     if (!e->ndue)
         return 0;
     psn = fg_malloc(e->ndue * sizeof(*psn));
-    for (size_t i = 0; i < e->ndue; i++)
+    claims = fg_malloc(e->ndue * sizeof(*claims));
+    for (size_t i = 0; i < e->ndue; i++) {
         psn[i] = e->due[i].claim.psn_no;
-    rc = e->st->ops->load_more(e->st, psn, e->ndue);
+        claims[i] = &e->due[i].claim;
+    }
+    batch_groups(e, claims, e->ndue, &b);
+    rd.psn_nos = psn;
+    rd.n = e->ndue;
+    rd.groups = (const char *const *)b.keys;
+    rd.ngroups = b.n;
+    rc = e->st->ops->load_more(e->st, &rd);
+    batch_groups_free(&b);
+    free(claims);
     free(psn);
     return rc;
 }
@@ -994,62 +1051,50 @@ int fg_engine_process(struct fg_engine *e, const struct fg_claim *c,
     return e->out_failed ? FG_ERR : FG_OK;
 }
 
-struct fg_batch_ctx {
-    struct fg_map groups;   /* distinct groups wanted, keys owned */
-    char **keys;
-    size_t n, cap;
-};
-
-void fg_prefetch_hist(struct fg_batch_ctx *b, const char *group, int64_t from, int64_t to)
-{
-    (void)from;
-    (void)to;   /* a remote store fetches a group's whole recent history */
-    if (fg_map_get(&b->groups, group, strlen(group)))
-        return;
-    FG_VEC_GROW(b->keys, b->n, b->cap, 64);
-    b->keys[b->n] = fg_strdup(group);
-    fg_map_put(&b->groups, b->keys[b->n], strlen(b->keys[b->n]), b->keys[b->n]);
-    b->n++;
-}
-
-int fg_engine_batch_begin(struct fg_engine *e, struct fg_claim *const *claims, size_t n)
+int fg_engine_batch_begin(struct fg_engine *e, struct fg_claim *const *claims, size_t n,
+                          const struct fg_exchange *x)
 {
     const char **psn = fg_malloc((n ? n : 1) * sizeof(*psn));
-    struct fg_batch_ctx b = {0};
-    const struct fg_claim **all;
+    struct fg_batch_ctx b;
+    struct fg_batch_reads rd = {0};
     int rc;
 
     for (size_t i = 0; i < n; i++)
         psn[i] = claims[i]->psn_no;
-    rc = e->st->ops->begin_batch(e->st, psn, n) ? FG_EAGAIN : FG_OK;
+    batch_groups(e, (const struct fg_claim *const *)claims, n, &b);
+    rd.psn_nos = psn;
+    rd.n = n;
+    rd.groups = (const char *const *)b.keys;
+    rd.ngroups = b.n;
+    if (x) {
+        rd.topic = x->topic;
+        rd.all = x->all;
+        rd.nparts = x->nparts;
+    }
+    rc = e->st->ops->begin_batch(e->st, &rd) ? FG_EAGAIN : FG_OK;
+    batch_groups_free(&b);
     free(psn);
+    /* The commit sent before (batch_send) was read with these reads. If
+     * it failed, that batch must run again before this one. */
+    if (e->sent && !e->sent_known) {
+        e->sent_rc = e->st->ops->commit_wait(e->st);
+        e->sent_known = 1;
+    }
+    if (rc == FG_OK && e->sent && e->sent_rc) {
+        fg_engine_batch_abort(e);
+        rc = FG_EAGAIN;
+    }
     if (rc)
         return rc;
+    if (x && x->apply)
+        x->apply(x->opaque);
     /* Deferred judgements that became ready go first: they read only
      * complete days, which nothing in this batch can change. */
     if (due_take(e) || due_load(e)) {
         fg_engine_batch_abort(e);
         return FG_EAGAIN;
     }
-    all = fg_malloc((n + e->ndue + 1) * sizeof(*all));
-    for (size_t i = 0; i < n; i++)
-        all[i] = claims[i];
-    for (size_t i = 0; i < e->ndue; i++)
-        all[n + i] = &e->due[i].claim;
-    fg_map_init(&b.groups);
-    for (size_t d = 0; d < e->ds->n; d++) {
-        struct fg_det_inst *in = &e->ds->v[d];
-        if (in->enabled && in->det->prefetch)
-            in->det->prefetch(&b, in->conf, in->priv, all, n + e->ndue);
-    }
-    free(all);
-    if (b.n && e->st->ops->hist_prefetch(e->st, (const char *const *)b.keys, b.n))
-        rc = FG_EAGAIN;
-    for (size_t i = 0; i < b.n; i++)
-        free(b.keys[i]);
-    free(b.keys);
-    fg_map_fini(&b.groups);
-    if (rc == FG_OK && e->ndue) {
+    if (e->ndue) {
         e->out_failed = 0;
         due_judge(e);
         if (e->out_failed)
@@ -1073,10 +1118,34 @@ int fg_engine_batch_commit(struct fg_engine *e)
     return e->st->ops->commit_batch(e->st) ? FG_EAGAIN : FG_OK;
 }
 
+int fg_engine_batch_send(struct fg_engine *e)
+{
+    int rc;
+
+    if (!e->st->ops->commit_send)
+        return fg_engine_batch_commit(e);
+    rc = e->st->ops->commit_send(e->st) ? FG_EAGAIN : FG_OK;
+    if (rc == FG_OK) {
+        e->sent = 1;
+        e->sent_known = 0;
+    }
+    return rc;
+}
+
+int fg_engine_batch_settle(struct fg_engine *e)
+{
+    if (!e->sent)
+        return FG_OK;
+    if (!e->sent_known)
+        e->sent_rc = e->st->ops->commit_wait(e->st);
+    e->sent = e->sent_known = 0;
+    return e->sent_rc ? FG_EAGAIN : FG_OK;
+}
+
 int fg_engine_process_batch(struct fg_engine *e, struct fg_claim *const *claims,
                             const struct fg_alert_source *srcs, size_t n)
 {
-    int rc = fg_engine_batch_begin(e, claims, n);
+    int rc = fg_engine_batch_begin(e, claims, n, NULL);
 
     for (size_t i = 0; i < n && rc == FG_OK; i++)
         rc = fg_engine_process(e, claims[i], &srcs[i]);
@@ -1104,21 +1173,40 @@ void fg_engine_set_detectors(struct fg_engine *e, struct fg_detectors *ds,
     e->pack = pack;
 }
 
+void fg_engine_mark_take(const struct fg_engine *e, struct fg_engine_mark *m)
+{
+    m->stats = e->stats;
+    m->rules = fg_realloc(m->rules, (e->stats.nrules ? e->stats.nrules : 1) * sizeof(*m->rules));
+    memcpy(m->rules, e->stats.rules, e->stats.nrules * sizeof(*m->rules));
+    m->taken = 1;
+}
+
+void fg_engine_mark_restore(struct fg_engine *e, const struct fg_engine_mark *m)
+{
+    struct fg_rule_stat *rules = e->stats.rules;
+    size_t n = e->stats.nrules;
+
+    if (!m->taken)
+        return;
+    /* Rules added since (a reload) keep their counts. */
+    memcpy(rules, m->rules, (m->stats.nrules < n ? m->stats.nrules : n) * sizeof(*rules));
+    e->stats = m->stats;
+    e->stats.rules = rules;
+    e->stats.nrules = n;
+}
+
+void fg_engine_mark_free(struct fg_engine_mark *m)
+{
+    free(m->rules);
+    memset(m, 0, sizeof(*m));
+}
+
 void fg_engine_stats_checkpoint(struct fg_engine *e)
 {
-    e->saved = e->stats;
-    e->saved_rules = fg_realloc(e->saved_rules,
-                                (e->stats.nrules ? e->stats.nrules : 1) * sizeof(*e->saved_rules));
-    memcpy(e->saved_rules, e->stats.rules, e->stats.nrules * sizeof(*e->saved_rules));
+    fg_engine_mark_take(e, &e->saved);
 }
 
 void fg_engine_stats_rollback(struct fg_engine *e)
 {
-    struct fg_rule_stat *rules = e->stats.rules;
-
-    if (!e->saved_rules)
-        return;
-    memcpy(rules, e->saved_rules, e->stats.nrules * sizeof(*rules));
-    e->stats = e->saved;
-    e->stats.rules = rules;
+    fg_engine_mark_restore(e, &e->saved);
 }

@@ -69,19 +69,49 @@ int fg_engine_process_batch(struct fg_engine *e, struct fg_claim *const *claims,
                             const struct fg_alert_source *srcs, size_t n);
 
 /**
+ * A live worker's progress read, made with a batch's reads (one round
+ * trip for a remote store; see struct fg_batch_reads): everyone's is read
+ * into all, and apply(opaque) is called before the deferred judgements
+ * are taken, to hand it to fg_engine_set_progress(). (A worker publishes
+ * its own with its commits: fg_state_ops.progress_put.)
+ */
+struct fg_exchange {
+    const char *topic;
+    int64_t *all;
+    int nparts;
+    void (*apply)(void *opaque);
+    void *opaque;
+};
+
+/**
  * The two halves of a batch, for callers that must do something between
  * judging and committing (the daemon waits for alert delivery there).
- * batch_begin loads the persons (FG_EAGAIN: store unavailable); after
- * fg_engine_process() of each claim, batch_commit writes the state back.
+ * batch_begin loads the persons and the histograms the detectors will
+ * read (FG_EAGAIN: store unavailable) and, with x (NULL: none), reads the
+ * others' progress; after fg_engine_process() of each claim, batch_commit
+ * writes the state back.
  * batch_abort forgets a failed batch's changes in a remote store.
  * batch_prepare (optional, after the last process) sends the writes ahead
  * without applying them, so their transfer overlaps the caller's wait for
  * delivery; nothing but commit or abort may follow it.
  */
-int fg_engine_batch_begin(struct fg_engine *e, struct fg_claim *const *claims, size_t n);
+int fg_engine_batch_begin(struct fg_engine *e, struct fg_claim *const *claims, size_t n,
+                          const struct fg_exchange *x);
 int fg_engine_batch_prepare(struct fg_engine *e);
 int fg_engine_batch_commit(struct fg_engine *e);
 void fg_engine_batch_abort(struct fg_engine *e);
+
+/**
+ * Commit without waiting for the outcome, so that its round trip overlaps
+ * the caller's next work (a remote store reads it with the next
+ * batch_begin's reads). fg_engine_batch_settle() then gives the outcome:
+ * 0, or FG_EAGAIN when nothing of the batch was written (run it again);
+ * it waits only when no batch_begin came since. While an outcome is
+ * unsettled, batch_begin fails with FG_EAGAIN if the sent commit failed,
+ * which must run again first. The embedded store commits at once.
+ */
+int fg_engine_batch_send(struct fg_engine *e);
+int fg_engine_batch_settle(struct fg_engine *e);
 
 /**
  * Live progress, before each batch. A partition's progress is an event
@@ -125,6 +155,18 @@ void fg_engine_set_detectors(struct fg_engine *e, struct fg_detectors *ds,
  * abandoned for a retry, so a retried batch is counted once. */
 void fg_engine_stats_checkpoint(struct fg_engine *e);
 void fg_engine_stats_rollback(struct fg_engine *e);
+
+/** The same with the saved counters kept by the caller (a batch whose
+ * commit was sent keeps its mark until the outcome is known). A zeroed
+ * mark restores nothing. */
+struct fg_engine_mark {
+    struct fg_engine_stats stats;
+    struct fg_rule_stat *rules;
+    int taken;
+};
+void fg_engine_mark_take(const struct fg_engine *e, struct fg_engine_mark *m);
+void fg_engine_mark_restore(struct fg_engine *e, const struct fg_engine_mark *m);
+void fg_engine_mark_free(struct fg_engine_mark *m);
 
 const struct fg_engine_stats *fg_engine_stats(const struct fg_engine *e);
 

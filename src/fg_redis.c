@@ -4,12 +4,15 @@
  * hiredis (Debian 12 ships hiredis 0.14, whose API differs from 1.x).
  *
  * Model. A batch names its persons; begin_batch() loads all of them in one
- * pipelined round trip into a memory store used as the working set. The
- * detectors run against that working set exactly as with the embedded
- * backend. commit_batch() writes what changed back in one MULTI/EXEC
- * round trip, then drops the working set. So Redis round trips per event
- * are about 2 / batch size, and the state a crash can lose is at most one
- * uncommitted batch, which at-least-once redelivery replays.
+ * pipelined round trip into a memory store used as the working set, with
+ * the histograms the batch reads and the progress exchange. The detectors
+ * run against that working set exactly as with the embedded backend.
+ * commit_batch() writes what changed back in one MULTI/EXEC, then drops
+ * the working set; commit_send() sends the same without waiting, and the
+ * next begin_batch() reads its replies with its own. So a batch costs
+ * about one round trip, and the state a crash can lose is at most the
+ * batches whose commit is not known to have landed (their offsets are not
+ * stored), which at-least-once redelivery replays.
  *
  * Keys, all with the person as hash tag so a cluster can shard by person:
  *   fg:<ns>:L:{psn}  hash   line identity -> line record (idempotent: a
@@ -95,6 +98,11 @@ struct redis_state {
     int64_t wall_now;                /* wall-clock seconds when they were */
     struct fg_buf spare_out, spare_args;   /* a pipeline's buffers, between uses */
     size_t queued;                   /* replies owed for them: MULTI + commands */
+    size_t exec_owed;                /* replies owed for a commit sent (rs_commit_send) */
+    char *prog_topic;                /* progress to publish with the commit (progress_put) */
+    int64_t *prog;
+    int nprog;
+    int exec_rc;                     /* its outcome, once read (rs_commit_wait) */
     double next_connect;             /* monotonic seconds */
     char refused[256];               /* the server refused our credentials: why */
     double backoff;
@@ -125,6 +133,10 @@ static double mono(void)
 
 static void disconnect(struct redis_state *r, const char *why)
 {
+    if (r->exec_owed) {   /* a commit sent: applied or not, nobody can tell */
+        r->exec_owed = 0;
+        r->exec_rc = FG_EAGAIN;
+    }
     if (r->c) {
         fg_log_warn("msg=\"redis connection lost\" error=\"%s\" retry_in=%.1fs", why,
                     r->backoff);
@@ -519,6 +531,8 @@ static void reset_batch(struct redis_state *r)
     }
     r->nda = 0;
     r->ndl = r->nds = r->ndh = r->ndf = 0;
+    free(r->prog_topic);
+    r->prog_topic = NULL;
     r->failed = 0;
     fg_state_memory_clear_persons(r->mem);
 }
@@ -540,75 +554,93 @@ static void watch_persons(struct redis_state *r, struct pipe *pp, struct fg_buf 
     cmd_end(pp);
 }
 
-/* Loads the persons psn[0..n) not yet in the working set, in one round
- * trip: their lines, seen-sets and emitted alerts, under WATCH (with an
- * UNWATCH first when fresh, i.e. at the start of a batch).
- *
- * Optimistic concurrency. The read (here) and the write (commit) of a
- * person's state are split by the detector run, so they cannot be one Lua
- * step. WATCH makes them one transaction: every commit touching a person
- * writes its line hash (the #wm field), so if another worker committed
- * for one of our persons in between (a zombie consumer after a
- * rebalance), our EXEC aborts and the batch is re-run on the state it
- * wrote. UNWATCH first drops watches of an abandoned batch. */
-static int load_persons(struct redis_state *r, const char *const *psn, size_t n, int fresh)
+static void ghist_add(struct group_hist *g, int64_t day, unsigned bucket, uint32_t count)
 {
-    struct fg_state *st = &r->base;
-    int64_t cut = r->watermark - r->o.lateness;
-    struct fg_buf key;
-    struct pipe pp;
-    struct fg_map seen;
-    size_t nu = 0;
-    double t0;
-    int rc = 0;
-    const char **uniq = fg_malloc((n ? n : 1) * sizeof(*uniq));
+    if (g->n == g->cap) {
+        g->cap = g->cap ? g->cap * 2 : 16;
+        g->day = fg_realloc(g->day, g->cap * sizeof(*g->day));
+        g->bucket = fg_realloc(g->bucket, g->cap * sizeof(*g->bucket));
+        g->count = fg_realloc(g->count, g->cap * sizeof(*g->count));
+    }
+    g->day[g->n] = day;
+    g->bucket[g->n] = (uint16_t)bucket;
+    g->count[g->n++] = count;
+}
 
-    fg_buf_init(&key);
-    pipe_init(r, &pp);
-    /* Distinct persons only (a batch of 2,000 events names about as many). */
-    fg_map_init(&seen);
-    for (size_t i = 0; i < n; i++) {
-        size_t len = strlen(psn[i]);
-        if (!fresh && fg_state_memory_has_person(r->mem, psn[i]))
-            continue;
-        if (!fg_map_get(&seen, psn[i], len)) {
-            fg_map_put(&seen, psn[i], len, (void *)psn[i]);
-            uniq[nu++] = psn[i];
+static void hist_key(struct fg_buf *b, const struct redis_state *r, const char *group)
+{
+    ns_key(b, r, 'H', group, 0, 0);
+}
+
+/* Reads the HGETALL of each group in want[0..nw) into the batch's cache. */
+static int groups_read(struct redis_state *r, const char **want, size_t nw)
+{
+    for (size_t i = 0; i < nw; i++) {
+        redisReply *rep = NULL;
+        if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep ||
+            rep->type != REDIS_REPLY_ARRAY) {
+            freeReplyObject(rep);
+            disconnect(r, r->c && r->c->err ? r->c->errstr : "bad reply");
+            return FG_EAGAIN;
         }
-    }
-    fg_map_fini(&seen);
-    if (!fresh && !nu)
-        goto out;
-    watch_persons(r, &pp, &key, uniq, nu, fresh);
-    for (size_t i = 0; i < nu; i++) {
-        key_of(&key, r, 'L', uniq[i]);
-        cmd_begin(&pp, "HGETALL", &key);
-        cmd_end(&pp);
-        /* The whole seen-sets, expired entries too (they are few: each
-         * commit removes them): the commit then knows whether there is
-         * anything to remove and whether a set exists to keep alive. */
-        for (int k = 0; k < 2; k++) {
-            key_of(&key, r, k ? 'A' : 'E', uniq[i]);
-            cmd_begin(&pp, "ZRANGE", &key);
-            cmd_str(&pp, "0");
-            cmd_str(&pp, "-1");
-            cmd_str(&pp, "WITHSCORES");
-            cmd_end(&pp);
+        struct group_hist *g = fg_calloc(1, sizeof(*g));
+        g->group = fg_strdup(want[i]);
+        for (size_t e = 0; e + 1 < rep->elements; e += 2) {
+            char *colon;
+            long long day = strtoll(rep->element[e]->str, &colon, 10);
+            if (rep->element[e]->str[0] == '#' && strcmp(rep->element[e]->str, "#t") == 0)
+                g->until = strtoll(rep->element[e + 1]->str, NULL, 10);
+            if (*colon != ':')
+                continue;
+            unsigned long b = strtoul(colon + 1, NULL, 10);
+            if (b < FG_HIST_BUCKETS)
+                ghist_add(g, day, (unsigned)b,
+                          (uint32_t)strtoul(rep->element[e + 1]->str, NULL, 10));
         }
-        key_of(&key, r, 'R', uniq[i]);
-        cmd_begin(&pp, "HGETALL", &key);
-        cmd_end(&pp);
+        fg_map_put(&r->ghist, g->group, strlen(g->group), g);
+        freeReplyObject(rep);
     }
-    pipe_send(r, &pp);
-    st->round_trips++;
-    t0 = mono();
+    return 0;
+}
+
+static int exec_read(struct redis_state *r);
+
+/* Reads the replies owed for the progress read (HGETALL) into rd->all. */
+static int progress_read(struct redis_state *r, size_t owed, const struct fg_batch_reads *rd)
+{
+    for (int i = 0; i < rd->nparts; i++)
+        rd->all[i] = FG_PROGRESS_UNKNOWN;
+    for (size_t i = 0; i < owed; i++) {
+        redisReply *rep = NULL;
+        if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep ||
+            rep->type == REDIS_REPLY_ERROR) {
+            freeReplyObject(rep);
+            disconnect(r, r->c && r->c->err ? r->c->errstr : "bad reply");
+            return FG_EAGAIN;
+        }
+        if (i == owed - 1 && rep->type == REDIS_REPLY_ARRAY)
+            for (size_t e = 0; e + 1 < rep->elements; e += 2) {
+                long p = strtol(rep->element[e]->str, NULL, 10);
+                if (p >= 0 && p < rd->nparts)
+                    rd->all[p] = strtoll(rep->element[e + 1]->str, NULL, 10);
+            }
+        freeReplyObject(rep);
+    }
+    return 0;
+}
+
+/* Reads the UNWATCH (when fresh), WATCH and four loads per person that
+ * load_persons() sent, into the working set. */
+static int persons_read(struct redis_state *r, const char **uniq, size_t nu, int fresh)
+{
+    int64_t cut = r->watermark - r->o.lateness;
+
     for (int k = 0; k < (fresh ? 2 : 1); k++) {
         redisReply *rep = NULL;
         if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !command_ok(rep)) {
             freeReplyObject(rep);
             disconnect(r, r->c && r->c->err ? r->c->errstr : "WATCH failed");
-            rc = FG_EAGAIN;
-            goto timed;
+            return FG_EAGAIN;
         }
         freeReplyObject(rep);
     }
@@ -623,8 +655,7 @@ static int load_persons(struct redis_state *r, const char *const *psn, size_t n,
                     fg_log_error("msg=\"redis load failed\" error=\"%s\"", rep->str);
                 freeReplyObject(rep);
                 disconnect(r, r->c && r->c->err ? r->c->errstr : "bad reply");
-                rc = FG_EAGAIN;
-                goto timed;
+                return FG_EAGAIN;
             }
             if (k == 0) {
                 /* The person's watermark first: it decides what is expired;
@@ -668,16 +699,113 @@ static int load_persons(struct redis_state *r, const char *const *psn, size_t n,
             freeReplyObject(rep);
         }
     }
+    return 0;
+}
+
+/* Loads what rd names and the working set lacks, in one round trip: the
+ * progress exchange, the persons' lines, seen-sets and emitted alerts
+ * under WATCH (with an UNWATCH first when fresh, i.e. at the start of a
+ * batch), and the groups' histograms.
+ *
+ * Optimistic concurrency. The read (here) and the write (commit) of a
+ * person's state are split by the detector run, so they cannot be one Lua
+ * step. WATCH makes them one transaction: every commit touching a person
+ * writes its line hash (the #wm field), so if another worker committed
+ * for one of our persons in between (a zombie consumer after a
+ * rebalance), our EXEC aborts and the batch is re-run on the state it
+ * wrote. UNWATCH first drops watches of an abandoned batch. */
+static int load_persons(struct redis_state *r, const struct fg_batch_reads *rd, int fresh)
+{
+    struct fg_state *st = &r->base;
+    struct fg_buf key;
+    struct pipe pp;
+    struct fg_map seen;
+    size_t nu = 0, nprog = 0, nw = 0;
+    double t0;
+    int rc = 0;
+    const char **uniq = fg_malloc((rd->n ? rd->n : 1) * sizeof(*uniq));
+    const char **want = fg_malloc((rd->ngroups ? rd->ngroups : 1) * sizeof(*want));
+
+    fg_buf_init(&key);
+    pipe_init(r, &pp);
+    /* Distinct persons only (a batch of 2,000 events names about as many). */
+    fg_map_init(&seen);
+    for (size_t i = 0; i < rd->n; i++) {
+        const char *psn = rd->psn_nos[i];
+        size_t len = strlen(psn);
+        if (!fresh && fg_state_memory_has_person(r->mem, psn))
+            continue;
+        if (!fg_map_get(&seen, psn, len)) {
+            fg_map_put(&seen, psn, len, (void *)psn);
+            uniq[nu++] = psn;
+        }
+    }
+    fg_map_fini(&seen);
+    if (rd->topic) {
+        ns_key(&key, r, 'W', rd->topic, 1, 0);
+        cmd_begin(&pp, "HGETALL", &key);
+        cmd_end(&pp);
+        nprog = 1;
+    }
+    if (fresh || nu)
+        watch_persons(r, &pp, &key, uniq, nu, fresh);
+    for (size_t i = 0; i < nu; i++) {
+        key_of(&key, r, 'L', uniq[i]);
+        cmd_begin(&pp, "HGETALL", &key);
+        cmd_end(&pp);
+        /* The whole seen-sets, expired entries too (they are few: each
+         * commit removes them): the commit then knows whether there is
+         * anything to remove and whether a set exists to keep alive. */
+        for (int k = 0; k < 2; k++) {
+            key_of(&key, r, k ? 'A' : 'E', uniq[i]);
+            cmd_begin(&pp, "ZRANGE", &key);
+            cmd_str(&pp, "0");
+            cmd_str(&pp, "-1");
+            cmd_str(&pp, "WITHSCORES");
+            cmd_end(&pp);
+        }
+        key_of(&key, r, 'R', uniq[i]);
+        cmd_begin(&pp, "HGETALL", &key);
+        cmd_end(&pp);
+    }
+    /* Each group not in the batch's cache yet. */
+    for (size_t i = 0; i < rd->ngroups; i++) {
+        if (fg_map_get(&r->ghist, rd->groups[i], strlen(rd->groups[i])))
+            continue;
+        hist_key(&key, r, rd->groups[i]);
+        cmd_begin(&pp, "HGETALL", &key);
+        cmd_end(&pp);
+        want[nw++] = rd->groups[i];
+    }
+    if (!pp.ncmd)
+        goto out;
+    pipe_send(r, &pp);
+    st->round_trips++;
+    t0 = mono();
+    /* The previous batch's commit, sent ahead of these (rs_commit_send). */
+    if (r->exec_owed) {
+        r->exec_rc = exec_read(r);
+        if (!r->c) {
+            rc = FG_EAGAIN;
+            goto timed;
+        }
+    }
+    rc = progress_read(r, nprog, rd);
+    if (!rc && (fresh || nu))
+        rc = persons_read(r, uniq, nu, fresh);
+    if (!rc)
+        rc = groups_read(r, want, nw);
 timed:
     st->rt_seconds += mono() - t0;
 out:
     free(uniq);
+    free(want);
     pipe_fini(r, &pp);
     fg_buf_fini(&key);
     return rc;
 }
 
-static int rs_begin(struct fg_state *st, const char *const *psn, size_t n)
+static int rs_begin(struct fg_state *st, const struct fg_batch_reads *rd)
 {
     struct redis_state *r = (struct redis_state *)st;
     int rc;
@@ -685,19 +813,19 @@ static int rs_begin(struct fg_state *st, const char *const *psn, size_t n)
     reset_batch(r);
     if (try_connect(r))
         return FG_EAGAIN;
-    rc = load_persons(r, psn, n, 1);
+    rc = load_persons(r, rd, 1);
     if (rc)
         reset_batch(r);
     return rc;
 }
 
-static int rs_load_more(struct fg_state *st, const char *const *psn, size_t n)
+static int rs_load_more(struct fg_state *st, const struct fg_batch_reads *rd)
 {
     struct redis_state *r = (struct redis_state *)st;
 
-    if (!r->c || r->failed)
+    if (!r->c || r->failed || rd->topic)
         return FG_EAGAIN;
-    if (load_persons(r, psn, n, 0)) {
+    if (load_persons(r, rd, 0)) {
         r->failed = 1;
         return FG_EAGAIN;
     }
@@ -784,93 +912,6 @@ static void rs_hist_add(struct fg_state *st, const char *group, int64_t day,
     r->ndh++;
 }
 
-static void ghist_add(struct group_hist *g, int64_t day, unsigned bucket, uint32_t count)
-{
-    if (g->n == g->cap) {
-        g->cap = g->cap ? g->cap * 2 : 16;
-        g->day = fg_realloc(g->day, g->cap * sizeof(*g->day));
-        g->bucket = fg_realloc(g->bucket, g->cap * sizeof(*g->bucket));
-        g->count = fg_realloc(g->count, g->cap * sizeof(*g->count));
-    }
-    g->day[g->n] = day;
-    g->bucket[g->n] = (uint16_t)bucket;
-    g->count[g->n++] = count;
-}
-
-static void hist_key(struct fg_buf *b, const struct redis_state *r, const char *group)
-{
-    ns_key(b, r, 'H', group, 0, 0);
-}
-
-/* HGETALL each group not yet in the batch cache, in one round trip. */
-static int fetch_groups(struct redis_state *r, const char *const *groups, size_t n)
-{
-    struct fg_buf key;
-    struct pipe pp;
-    const char **want = fg_malloc((n ? n : 1) * sizeof(*want));
-    size_t nw = 0;
-    double t0;
-    int rc = 0;
-
-    if (!r->c) {
-        free(want);
-        return FG_EAGAIN;
-    }
-    fg_buf_init(&key);
-    pipe_init(r, &pp);
-    for (size_t i = 0; i < n; i++) {
-        if (fg_map_get(&r->ghist, groups[i], strlen(groups[i])))
-            continue;
-        hist_key(&key, r, groups[i]);
-        cmd_begin(&pp, "HGETALL", &key);
-        cmd_end(&pp);
-        want[nw++] = groups[i];
-    }
-    pipe_send(r, &pp);
-    pipe_fini(r, &pp);
-    if (nw)
-        r->base.round_trips++;
-    t0 = mono();
-    for (size_t i = 0; i < nw; i++) {
-        redisReply *rep = NULL;
-        if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep ||
-            rep->type != REDIS_REPLY_ARRAY) {
-            freeReplyObject(rep);
-            disconnect(r, r->c && r->c->err ? r->c->errstr : "bad reply");
-            rc = FG_EAGAIN;
-            break;
-        }
-        struct group_hist *g = fg_calloc(1, sizeof(*g));
-        g->group = fg_strdup(want[i]);
-        for (size_t e = 0; e + 1 < rep->elements; e += 2) {
-            char *colon;
-            long long day = strtoll(rep->element[e]->str, &colon, 10);
-            if (rep->element[e]->str[0] == '#' && strcmp(rep->element[e]->str, "#t") == 0)
-                g->until = strtoll(rep->element[e + 1]->str, NULL, 10);
-            if (*colon != ':')
-                continue;
-            unsigned long b = strtoul(colon + 1, NULL, 10);
-            if (b < FG_HIST_BUCKETS)
-                ghist_add(g, day, (unsigned)b,
-                          (uint32_t)strtoul(rep->element[e + 1]->str, NULL, 10));
-        }
-        fg_map_put(&r->ghist, g->group, strlen(g->group), g);
-        freeReplyObject(rep);
-    }
-    if (nw)
-        r->base.rt_seconds += mono() - t0;
-    fg_buf_fini(&key);
-    free(want);
-    if (rc)
-        r->failed = 1;
-    return rc;
-}
-
-static int rs_hist_prefetch(struct fg_state *st, const char *const *groups, size_t n)
-{
-    return fetch_groups((struct redis_state *)st, groups, n);
-}
-
 static uint64_t rs_hist_sum(struct fg_state *st, const char *group, int64_t from, int64_t to,
                             uint32_t *counts)
 {
@@ -879,9 +920,14 @@ static uint64_t rs_hist_sum(struct fg_state *st, const char *group, int64_t from
     uint64_t total = 0;
 
     memset(counts, 0, FG_HIST_BUCKETS * sizeof(*counts));
-    /* Normally prefetched with the batch; read it now if it was not. */
-    if (fetch_groups(r, &group, 1))
-        return UINT64_MAX;
+    /* Normally read with the batch; read it now if it was not. */
+    if (!fg_map_get(&r->ghist, group, strlen(group))) {
+        struct fg_batch_reads rd = {.groups = &group, .ngroups = 1};
+        if (!r->c || load_persons(r, &rd, 0)) {
+            r->failed = 1;
+            return UINT64_MAX;
+        }
+    }
     g = fg_map_get(&r->ghist, group, strlen(group));
     for (size_t i = 0; g && i < g->n; i++)
         if (g->day[i] >= from && g->day[i] <= to) {
@@ -1140,6 +1186,37 @@ static void commit_alerts(struct redis_state *r, struct pipe *pp, struct fg_buf 
     }
 }
 
+/* This worker's partitions' progress (progress_put), inside the commit:
+ * published only with the state it describes. */
+static void commit_progress(struct redis_state *r, struct pipe *pp, struct fg_buf *key)
+{
+    int any = 0;
+
+    ns_key(key, r, 'W', r->prog_topic, 1, 0);
+    for (int i = 0; i < r->nprog; i++) {
+        if (r->prog[i] == FG_PROGRESS_NOT_MINE)
+            continue;
+        if (!any++)
+            cmd_begin(pp, "HSET", key);
+        cmd_i64(pp, i);
+        cmd_i64(pp, r->prog[i]);
+    }
+    if (any)
+        cmd_end(pp);
+    cmd_key_i64(pp, "EXPIRE", key, r->o.dedup_seconds + r->o.lateness + FG_DAY);
+}
+
+static void rs_progress_put(struct fg_state *st, const char *topic, const int64_t *mine, int n)
+{
+    struct redis_state *r = (struct redis_state *)st;
+
+    free(r->prog_topic);
+    r->prog_topic = fg_strdup(topic);
+    r->prog = fg_realloc(r->prog, (size_t)(n ? n : 1) * sizeof(*r->prog));
+    memcpy(r->prog, mine, (size_t)n * sizeof(*mine));
+    r->nprog = n;
+}
+
 /*
  * Writes the batch's changes in one MULTI/EXEC round trip, as few commands
  * as the keys allow: per person, lines expired at load go first (one HDEL:
@@ -1168,7 +1245,8 @@ static int rs_prepare(struct fg_state *st)
         return FG_EAGAIN;
     r->prepared = 1;
     r->wall_now = (int64_t)time(NULL);
-    if (!r->ndl && !r->nds && !r->ndh && !r->ndf && !r->ndq_add && !r->ndq_take && !r->nda)
+    if (!r->ndl && !r->nds && !r->ndh && !r->ndf && !r->ndq_add && !r->ndq_take && !r->nda &&
+        !r->prog_topic)
         return 0;
     fg_buf_init(&key);
     fg_buf_init(&field);
@@ -1206,6 +1284,8 @@ static int rs_prepare(struct fg_state *st)
     commit_alerts(r, &pp, &key);
     commit_deferred(r, &pp, r->dq_add, r->ndq_add, 1, &key);
     commit_deferred(r, &pp, r->dq_take, r->ndq_take, 0, &key);
+    if (r->prog_topic)
+        commit_progress(r, &pp, &key);
     pipe_send(r, &pp);
     r->queued = pp.ncmd;
     pipe_fini(r, &pp);
@@ -1223,39 +1303,24 @@ static int rs_prepare(struct fg_state *st)
     return 0;
 }
 
-static int rs_commit(struct fg_state *st)
+/* Reads the replies owed for a sent EXEC (and the writes queued before
+ * it). FG_EAGAIN when nothing was written: a watched person changed since
+ * the load (another worker committed first), or the connection failed. */
+static int exec_read(struct redis_state *r)
 {
-    struct redis_state *r = (struct redis_state *)st;
-    size_t owed;
-    double t0;
+    size_t owed = r->exec_owed;
     int rc = 0;
 
-    if ((!r->prepared && rs_prepare(st)) || r->failed || !r->c) {
-        reset_batch(r);
-        return FG_EAGAIN;
-    }
-    if (!r->queued) {
-        reset_batch(r);   /* nothing to write */
-        return 0;
-    }
-    owed = r->queued + 1;
-    r->queued = 0;
-    send_word(r, "EXEC");
-    st->round_trips++;
-    t0 = mono();
     for (size_t i = 0; i < owed; i++) {
         redisReply *rep = NULL;
-        if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep) {
+        if (!r->c || redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep) {
             disconnect(r, r->c && r->c->err ? r->c->errstr : "no reply");
-            rc = FG_EAGAIN;
-            break;
+            return FG_EAGAIN;
         }
         if (i == owed - 1 && rep->type == REDIS_REPLY_NIL) {
-            /* A watched person changed since the load: nothing was
-             * written; the caller re-runs the batch on the new state. */
             fg_log_warn("msg=\"redis commit conflict: another worker wrote a person of "
                         "this batch; re-running it\"");
-            st->conflicts++;
+            r->base.conflicts++;
             rc = FG_EAGAIN;
         } else if (i == owed - 1 && rep->type != REDIS_REPLY_ARRAY) {
             fg_log_error("msg=\"redis EXEC failed\" error=\"%s\"",
@@ -1264,8 +1329,82 @@ static int rs_commit(struct fg_state *st)
         }
         freeReplyObject(rep);
     }
-    st->rt_seconds += mono() - t0;
+    r->exec_owed = 0;
+    return rc;
+}
+
+/* Sends EXEC behind the writes rs_prepare queued, out at once; the
+ * replies are owed (exec_owed). Returns 1 when there was nothing to
+ * commit, 0 when sent, FG_EAGAIN when the batch cannot be committed. */
+static int exec_send(struct redis_state *r)
+{
+    int done = 0;
+
+    if ((!r->prepared && rs_prepare(&r->base)) || r->failed || !r->c) {
+        reset_batch(r);
+        return FG_EAGAIN;
+    }
+    if (!r->queued) {
+        reset_batch(r);   /* nothing to write */
+        return 1;
+    }
+    r->exec_owed = r->queued + 1;
+    r->queued = 0;
+    send_word(r, "EXEC");
     reset_batch(r);
+    while (!done)
+        if (redisBufferWrite(r->c, &done) != REDIS_OK) {
+            disconnect(r, r->c->errstr);
+            return 0;   /* the outcome (failed) is exec_rc */
+        }
+    return 0;
+}
+
+static int rs_commit(struct fg_state *st)
+{
+    struct redis_state *r = (struct redis_state *)st;
+    double t0;
+    int rc = exec_send(r);
+
+    if (rc)
+        return rc < 0 ? rc : 0;
+    if (!r->exec_owed) {
+        rc = r->exec_rc;
+        r->exec_rc = 0;
+        return rc;
+    }
+    st->round_trips++;
+    t0 = mono();
+    rc = exec_read(r);
+    st->rt_seconds += mono() - t0;
+    return rc;
+}
+
+/* The commit goes out now; its replies are read with the next batch's
+ * loads (load_persons), or by rs_commit_wait. */
+static int rs_commit_send(struct fg_state *st)
+{
+    struct redis_state *r = (struct redis_state *)st;
+    int rc = exec_send(r);
+
+    if (rc > 0)
+        r->exec_rc = 0;
+    return rc < 0 ? rc : 0;
+}
+
+static int rs_commit_wait(struct fg_state *st)
+{
+    struct redis_state *r = (struct redis_state *)st;
+    int rc;
+
+    if (r->exec_owed) {
+        double t0 = mono();
+        st->round_trips++;
+        r->exec_rc = exec_read(r);
+        st->rt_seconds += mono() - t0;
+    }
+    rc = r->exec_rc;
+    r->exec_rc = 0;
     return rc;
 }
 
@@ -1375,63 +1514,6 @@ static int rs_defer_take(struct fg_state *st, const int *scopes, size_t n, int64
     return rc;
 }
 
-static int rs_progress(struct fg_state *st, const char *topic, const int64_t *mine,
-                       int64_t *all, int n)
-{
-    struct redis_state *r = (struct redis_state *)st;
-    struct fg_buf key;
-    struct pipe pp;
-    size_t sent;
-    int any = 0;
-    double t0;
-    int rc = 0;
-
-    if (try_connect(r))
-        return FG_EAGAIN;
-    fg_buf_init(&key);
-    pipe_init(r, &pp);
-    ns_key(&key, r, 'W', topic, 1, 0);
-    for (int i = 0; i < n; i++) {
-        all[i] = FG_PROGRESS_UNKNOWN;
-        if (mine[i] == FG_PROGRESS_NOT_MINE)
-            continue;
-        if (!any++)
-            cmd_begin(&pp, "HSET", &key);
-        cmd_i64(&pp, i);
-        cmd_i64(&pp, mine[i]);
-    }
-    if (any)
-        cmd_end(&pp);
-    cmd_key_i64(&pp, "EXPIRE", &key, r->o.dedup_seconds + r->o.lateness + FG_DAY);
-    cmd_begin(&pp, "HGETALL", &key);
-    cmd_end(&pp);
-    sent = pp.ncmd;
-    pipe_send(r, &pp);
-    pipe_fini(r, &pp);
-    st->round_trips++;
-    t0 = mono();
-    for (size_t i = 0; i < sent; i++) {
-        redisReply *rep = NULL;
-        if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep ||
-            rep->type == REDIS_REPLY_ERROR) {
-            freeReplyObject(rep);
-            disconnect(r, r->c && r->c->err ? r->c->errstr : "bad reply");
-            rc = FG_EAGAIN;
-            break;
-        }
-        if (i == sent - 1 && rep->type == REDIS_REPLY_ARRAY)
-            for (size_t e = 0; e + 1 < rep->elements; e += 2) {
-                long p = strtol(rep->element[e]->str, NULL, 10);
-                if (p >= 0 && p < n)
-                    all[p] = strtoll(rep->element[e + 1]->str, NULL, 10);
-            }
-        freeReplyObject(rep);
-    }
-    st->rt_seconds += mono() - t0;
-    fg_buf_fini(&key);
-    return rc;
-}
-
 static void rs_stats(struct fg_state *st, size_t *persons, size_t *lines, size_t *groups)
 {
     struct redis_state *r = (struct redis_state *)st;
@@ -1447,6 +1529,7 @@ static void rs_destroy(struct fg_state *st)
     if (r->c)
         redisFree(r->c);
     fg_state_destroy(r->mem);
+    free(r->prog);
     free(r->dl);
     free(r->dlp);
     free(r->ds);
@@ -1471,6 +1554,8 @@ static const struct fg_state_ops redis_ops = {
     .load_more = rs_load_more,
     .commit_prepare = rs_prepare,
     .commit_batch = rs_commit,
+    .commit_send = rs_commit_send,
+    .commit_wait = rs_commit_wait,
     .abort_batch = rs_abort,
     .person = rs_person,
     .seen = rs_seen,
@@ -1479,14 +1564,13 @@ static const struct fg_state_ops redis_ops = {
     .window = rs_window,
     .hist_add = rs_hist_add,
     .hist_sum = rs_hist_sum,
-    .hist_prefetch = rs_hist_prefetch,
     .advance = rs_advance,
     .alert_keep = rs_alert_keep,
     .alert_list = rs_alert_list,
     .alert_forget = rs_alert_forget,
     .defer_add = rs_defer_add,
     .defer_take = rs_defer_take,
-    .progress = rs_progress,
+    .progress_put = rs_progress_put,
     .stats = rs_stats,
     .destroy = rs_destroy,
 };

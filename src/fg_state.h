@@ -29,12 +29,33 @@ struct fg_line_init {
     const char *code, *fixmedins_code, *mdtrt_id, *feedetl_sn, *setl_id;
 };
 
+/*
+ * What a batch reads before it is judged, fetched together.
+ *
+ * Stream progress is shared by the workers of a consumer group (each
+ * publishes its own with progress_put()): with a topic, the batch reads
+ * everyone's into all[0..nparts) (FG_PROGRESS_UNKNOWN where nobody has
+ * published).
+ */
+struct fg_batch_reads {
+    const char *const *psn_nos;   /* the persons (repeats allowed) */
+    size_t n;
+    const char *const *groups;    /* histograms hist_sum() will read */
+    size_t ngroups;
+    const char *topic;            /* NULL: no progress read */
+    int64_t *all;
+    int nparts;
+};
+
 struct fg_state_ops {
     const char *name;
-    int (*begin_batch)(struct fg_state *st, const char *const *psn_nos, size_t n);
-    /* Add persons to the batch in hand (deferred judgements taken after
-     * begin_batch); one more round trip for a remote store. */
-    int (*load_more)(struct fg_state *st, const char *const *psn_nos, size_t n);
+    /* Start a batch: load what it reads (one round trip for a remote
+     * store, whatever the reads name). */
+    int (*begin_batch)(struct fg_state *st, const struct fg_batch_reads *r);
+    /* Add to the batch in hand (deferred judgements taken after
+     * begin_batch): one more round trip for a remote store. r's progress
+     * exchange is not allowed here. */
+    int (*load_more)(struct fg_state *st, const struct fg_batch_reads *r);
     /* Optional (NULL: nothing to do). Send the batch's writes ahead of
      * commit_batch() without applying them or waiting for a reply, so a
      * remote store's transfer overlaps the caller's next wait. Until
@@ -42,6 +63,14 @@ struct fg_state_ops {
      * store; abort_batch() drops the writes sent. */
     int (*commit_prepare)(struct fg_state *st);
     int (*commit_batch)(struct fg_state *st);
+    /* Optional (NULL: commit_batch() only). Send the commit and return
+     * without its outcome, so that its round trip overlaps the caller's
+     * next work: the next begin_batch() reads the outcome with its own
+     * replies, and commit_wait() gives it (0, or FG_EAGAIN: nothing was
+     * written), waiting for it only if no begin_batch() came since.
+     * Nothing but begin_batch() and commit_wait() may follow. */
+    int (*commit_send)(struct fg_state *st);
+    int (*commit_wait)(struct fg_state *st);
     /* Forget the batch's changes (a remote store re-reads them next time;
      * the embedded store has applied them in place and cannot). */
     void (*abort_batch)(struct fg_state *st);
@@ -62,9 +91,6 @@ struct fg_state_ops {
                      unsigned bucket, int64_t expire_day);
     uint64_t (*hist_sum)(struct fg_state *st, const char *group, int64_t from,
                          int64_t to, uint32_t *counts);
-    /* Fetch these groups' histograms for the current batch in one round
-     * trip (a no-op for the embedded store). */
-    int (*hist_prefetch)(struct fg_state *st, const char *const *groups, size_t n);
     void (*advance)(struct fg_state *st, int64_t watermark);
     /* The person's emitted alerts, for retraction by a later
      * SETTLEMENT_REVOKE: opaque records (text, no NUL) keyed by jr_id, in
@@ -87,12 +113,11 @@ struct fg_state_ops {
                       size_t max_each,
                       void (*fn)(void *opaque, int scope, const char *rec, size_t len),
                       void *opaque);
-    /* Stream progress shared by the workers of a consumer group: publish
-     * mine[p] for the partitions this worker owns (FG_PROGRESS_NOT_MINE
-     * elsewhere) and read everyone's into all[0..n) (FG_PROGRESS_UNKNOWN
-     * where nobody has published). One round trip for a remote store. */
-    int (*progress)(struct fg_state *st, const char *topic, const int64_t *mine,
-                    int64_t *all, int n);
+    /* Publish this worker's stream progress with the batch's commit (in
+     * its transaction for a remote store, so that it never runs ahead of
+     * the state): mine[p] for the partitions it owns, FG_PROGRESS_NOT_MINE
+     * elsewhere. An aborted batch publishes nothing. */
+    void (*progress_put)(struct fg_state *st, const char *topic, const int64_t *mine, int n);
     void (*stats)(struct fg_state *st, size_t *persons, size_t *lines,
                   size_t *hist_groups);
     void (*destroy)(struct fg_state *st);
@@ -177,6 +202,14 @@ struct fg_wline *fg_state_memory_load_line(struct fg_state *st, struct fg_person
                                            int64_t net_cnt);
 void fg_state_memory_clear_persons(struct fg_state *st);
 int fg_state_memory_has_person(struct fg_state *st, const char *psn_no);
+
+/* Begin a batch that reads these persons and nothing else. */
+static inline int fg_state_begin(struct fg_state *st, const char *const *psn_nos, size_t n)
+{
+    struct fg_batch_reads r = {.psn_nos = psn_nos, .n = n};
+
+    return st->ops->begin_batch(st, &r);
+}
 
 static inline void fg_state_destroy(struct fg_state *st)
 {

@@ -233,19 +233,27 @@ static size_t mem_window(struct fg_state *st, struct fg_person *p,
     return p->nlines;
 }
 
-static int mem_begin(struct fg_state *st, const char *const *psn, size_t n)
+static int mem_begin(struct fg_state *st, const struct fg_batch_reads *r)
 {
+    /* Nobody else shares the store, or publishes progress. */
     (void)st;
-    (void)psn;
-    (void)n;
+    for (int i = 0; r->topic && i < r->nparts; i++)
+        r->all[i] = FG_PROGRESS_UNKNOWN;
     return 0;
 }
 
-static int mem_load_more(struct fg_state *st, const char *const *psn, size_t n)
+static void mem_progress_put(struct fg_state *st, const char *topic, const int64_t *mine, int n)
 {
     (void)st;
-    (void)psn;
+    (void)topic;
+    (void)mine;
     (void)n;
+}
+
+static int mem_load_more(struct fg_state *st, const struct fg_batch_reads *r)
+{
+    (void)st;
+    (void)r;
     return 0;
 }
 
@@ -258,14 +266,6 @@ static int mem_commit(struct fg_state *st)
 static void mem_abort(struct fg_state *st)
 {
     (void)st;
-}
-
-static int mem_hist_prefetch(struct fg_state *st, const char *const *groups, size_t n)
-{
-    (void)st;
-    (void)groups;
-    (void)n;
-    return 0;
 }
 
 /* "group\x1fday", allocated: group names have no length limit. */
@@ -540,17 +540,6 @@ static int mem_defer_take(struct fg_state *st, const int *scopes, size_t n, int6
     return 0;
 }
 
-static int mem_progress(struct fg_state *st, const char *topic, const int64_t *mine,
-                        int64_t *all, int n)
-{
-    /* One process owns everything it sees. */
-    (void)st;
-    (void)topic;
-    for (int i = 0; i < n; i++)
-        all[i] = mine[i] == FG_PROGRESS_NOT_MINE ? FG_PROGRESS_UNKNOWN : mine[i];
-    return 0;
-}
-
 static void mem_stats(struct fg_state *st, size_t *persons, size_t *lines,
                       size_t *groups)
 {
@@ -598,14 +587,13 @@ static const struct fg_state_ops mem_ops = {
     .window = mem_window,
     .hist_add = mem_hist_add,
     .hist_sum = mem_hist_sum,
-    .hist_prefetch = mem_hist_prefetch,
     .advance = mem_advance,
     .alert_keep = mem_alert_keep,
     .alert_list = mem_alert_list,
     .alert_forget = mem_alert_forget,
     .defer_add = mem_defer_add,
     .defer_take = mem_defer_take,
-    .progress = mem_progress,
+    .progress_put = mem_progress_put,
     .stats = mem_stats,
     .destroy = mem_destroy,
 };

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <cmocka.h>
 #include <hiredis/hiredis.h>
@@ -16,7 +17,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "fg_app.h"
 #include "fg_common.h"
+#include "fg_engine.h"
+#include "fg_event.h"
 #include "fg_state.h"
 
 static struct fg_state *open_state(const char *ns)
@@ -40,7 +44,7 @@ static int is_seen(struct fg_state *st, const char *psn, uint64_t key)
     const char *names[1] = {psn};
     int seen;
 
-    assert_int_equal(st->ops->begin_batch(st, names, 1), 0);
+    assert_int_equal(fg_state_begin(st, names, 1), 0);
     seen = st->ops->seen(st, st->ops->person(st, psn), FG_SEEN_EVENTS, key, 1800000000);
     st->ops->abort_batch(st);
     return seen;
@@ -55,8 +59,8 @@ static void test_concurrent_commit_aborts(void **unused)
     const char *names[1] = {"4400001"};
 
     (void)unused;
-    assert_int_equal(a->ops->begin_batch(a, names, 1), 0);
-    assert_int_equal(b->ops->begin_batch(b, names, 1), 0);
+    assert_int_equal(fg_state_begin(a, names, 1), 0);
+    assert_int_equal(fg_state_begin(b, names, 1), 0);
     assert_int_equal(b->ops->seen(b, b->ops->person(b, names[0]), FG_SEEN_EVENTS, 11, 1800000000), 0);
     assert_int_equal(b->ops->commit_batch(b), 0);
 
@@ -66,7 +70,7 @@ static void test_concurrent_commit_aborts(void **unused)
     assert_int_equal(is_seen(b, names[0], 22), 0);   /* A wrote nothing */
 
     /* The re-run sees B's write and commits. */
-    assert_int_equal(a->ops->begin_batch(a, names, 1), 0);
+    assert_int_equal(fg_state_begin(a, names, 1), 0);
     assert_int_equal(a->ops->seen(a, a->ops->person(a, names[0]), FG_SEEN_EVENTS, 11, 1800000000), 1);
     assert_int_equal(a->ops->seen(a, a->ops->person(a, names[0]), FG_SEEN_EVENTS, 22, 1800000000), 0);
     assert_int_equal(a->ops->commit_batch(a), 0);
@@ -86,13 +90,13 @@ static void test_abort_drops_watch(void **unused)
     const char *p1[1] = {"5500001"}, *p2[1] = {"5500002"};
 
     (void)unused;
-    assert_int_equal(a->ops->begin_batch(a, p1, 1), 0);
+    assert_int_equal(fg_state_begin(a, p1, 1), 0);
     a->ops->abort_batch(a);
-    assert_int_equal(b->ops->begin_batch(b, p1, 1), 0);
+    assert_int_equal(fg_state_begin(b, p1, 1), 0);
     b->ops->seen(b, b->ops->person(b, p1[0]), FG_SEEN_EVENTS, 1, 1800000000);
     assert_int_equal(b->ops->commit_batch(b), 0);
 
-    assert_int_equal(a->ops->begin_batch(a, p2, 1), 0);
+    assert_int_equal(fg_state_begin(a, p2, 1), 0);
     a->ops->seen(a, a->ops->person(a, p2[0]), FG_SEEN_EVENTS, 2, 1800000000);
     assert_int_equal(a->ops->commit_batch(a), 0);
     assert_int_equal(a->conflicts, 0);
@@ -112,7 +116,7 @@ static void test_alert_log_persists(void **unused)
     struct fg_person *p;
 
     (void)unused;
-    assert_int_equal(a->ops->begin_batch(a, names, 1), 0);
+    assert_int_equal(fg_state_begin(a, names, 1), 0);
     p = a->ops->person(a, names[0]);
     a->ops->seen(a, p, FG_SEEN_EVENTS, 1, 1800000000);
     a->ops->alert_keep(a, p, "aaaa", "aaaa\x1f=R1", 1800000000);
@@ -121,7 +125,7 @@ static void test_alert_log_persists(void **unused)
     a->ops->destroy(a);
 
     b = open_state("test:alog");   /* another process */
-    assert_int_equal(b->ops->begin_batch(b, names, 1), 0);
+    assert_int_equal(fg_state_begin(b, names, 1), 0);
     p = b->ops->person(b, names[0]);
     assert_int_equal(b->ops->alert_list(b, p, &recs), 2);
     assert_string_equal(recs[0], "aaaa\x1f=R1");
@@ -129,7 +133,7 @@ static void test_alert_log_persists(void **unused)
     b->ops->alert_forget(b, p, "aaaa");
     assert_int_equal(b->ops->commit_batch(b), 0);
 
-    assert_int_equal(b->ops->begin_batch(b, names, 1), 0);
+    assert_int_equal(fg_state_begin(b, names, 1), 0);
     p = b->ops->person(b, names[0]);
     assert_int_equal(b->ops->alert_list(b, p, &recs), 1);
     assert_string_equal(recs[0], "bbbb\x1f=R2");
@@ -156,7 +160,7 @@ static int take_committed(struct fg_state *a, const int *scopes, size_t n, int64
                           size_t max_each)
 {
     ntaken = 0;
-    assert_int_equal(a->ops->begin_batch(a, NULL, 0), 0);
+    assert_int_equal(fg_state_begin(a, NULL, 0), 0);
     assert_int_equal(a->ops->defer_take(a, scopes, n, upto, max_each, count_taken, NULL), 0);
     assert_int_equal(a->ops->commit_batch(a), 0);
     return ntaken;
@@ -168,14 +172,14 @@ static void test_deferred_queue(void **unused)
     int scopes[2] = {3, 4};
 
     (void)unused;
-    assert_int_equal(a->ops->begin_batch(a, NULL, 0), 0);
+    assert_int_equal(fg_state_begin(a, NULL, 0), 0);
     a->ops->defer_add(a, 3, 100, "r1", 2);
     a->ops->defer_add(a, 3, 200, "r2", 2);
     a->ops->defer_add(a, 4, 100, "r3", 2);
     assert_int_equal(a->ops->commit_batch(a), 0);
 
     ntaken = 0;
-    assert_int_equal(a->ops->begin_batch(a, NULL, 0), 0);
+    assert_int_equal(fg_state_begin(a, NULL, 0), 0);
     assert_int_equal(a->ops->defer_take(a, scopes, 1, 150, 0, count_taken, NULL), 0);
     assert_int_equal(ntaken, 1);                 /* r1 only: r2 not ready, r3 not ours */
     a->ops->abort_batch(a);                      /* not committed: still there */
@@ -193,7 +197,7 @@ static void test_deferred_queue_limit(void **unused)
     int scopes[2] = {3, 4};
 
     (void)unused;
-    assert_int_equal(a->ops->begin_batch(a, NULL, 0), 0);
+    assert_int_equal(fg_state_begin(a, NULL, 0), 0);
     a->ops->defer_add(a, 3, 200, "r2", 2);
     a->ops->defer_add(a, 3, 100, "r1", 2);
     a->ops->defer_add(a, 3, 300, "r9", 2);   /* not ready below */
@@ -226,13 +230,13 @@ static void test_resent_expired_line(void **unused)
     struct fg_person *p;
 
     (void)unused;
-    assert_int_equal(a->ops->begin_batch(a, names, 1), 0);
+    assert_int_equal(fg_state_begin(a, names, 1), 0);
     p = a->ops->person(a, names[0]);
     a->ops->add_line(a, p, &in);
     fg_person_set_watermark(p, 1010000);   /* past expire_at + lateness */
     assert_int_equal(a->ops->commit_batch(a), 0);
 
-    assert_int_equal(a->ops->begin_batch(a, names, 1), 0);
+    assert_int_equal(fg_state_begin(a, names, 1), 0);
     p = a->ops->person(a, names[0]);
     assert_int_equal(a->ops->window(a, p, &win), 0);   /* expired at load */
     in.fee_time = 1010000;
@@ -240,7 +244,7 @@ static void test_resent_expired_line(void **unused)
     a->ops->add_line(a, p, &in);
     assert_int_equal(a->ops->commit_batch(a), 0);
 
-    assert_int_equal(a->ops->begin_batch(a, names, 1), 0);
+    assert_int_equal(fg_state_begin(a, names, 1), 0);
     p = a->ops->person(a, names[0]);
     assert_int_equal(a->ops->window(a, p, &win), 1);
     assert_int_equal(win[0]->expire_at, 2000000);
@@ -259,23 +263,23 @@ static void test_prepared_commit(void **unused)
     const char *names[1] = {"8800001"};
 
     (void)unused;
-    assert_int_equal(a->ops->begin_batch(a, names, 1), 0);
+    assert_int_equal(fg_state_begin(a, names, 1), 0);
     assert_int_equal(a->ops->seen(a, a->ops->person(a, names[0]), FG_SEEN_EVENTS, 1, 1800000000), 0);
     assert_int_equal(a->ops->commit_prepare(a), 0);
     a->ops->abort_batch(a);
     assert_int_equal(is_seen(b, names[0], 1), 0);   /* dropped */
 
-    assert_int_equal(a->ops->begin_batch(a, names, 1), 0);
+    assert_int_equal(fg_state_begin(a, names, 1), 0);
     assert_int_equal(a->ops->seen(a, a->ops->person(a, names[0]), FG_SEEN_EVENTS, 2, 1800000000), 0);
     assert_int_equal(a->ops->commit_prepare(a), 0);
     assert_int_equal(is_seen(b, names[0], 2), 0);   /* queued, not applied */
     assert_int_equal(a->ops->commit_batch(a), 0);
     assert_int_equal(is_seen(b, names[0], 2), 1);
 
-    assert_int_equal(a->ops->begin_batch(a, names, 1), 0);
+    assert_int_equal(fg_state_begin(a, names, 1), 0);
     assert_int_equal(a->ops->seen(a, a->ops->person(a, names[0]), FG_SEEN_EVENTS, 3, 1800000000), 0);
     assert_int_equal(a->ops->commit_prepare(a), 0);
-    assert_int_equal(b->ops->begin_batch(b, names, 1), 0);
+    assert_int_equal(fg_state_begin(b, names, 1), 0);
     assert_int_equal(b->ops->seen(b, b->ops->person(b, names[0]), FG_SEEN_EVENTS, 4, 1800000000), 0);
     assert_int_equal(b->ops->commit_batch(b), 0);
     assert_int_equal(a->ops->commit_batch(a), FG_EAGAIN);
@@ -283,7 +287,7 @@ static void test_prepared_commit(void **unused)
     assert_int_equal(is_seen(b, names[0], 3), 0);
 
     /* Nothing to write: prepare and commit without a round trip. */
-    assert_int_equal(a->ops->begin_batch(a, names, 1), 0);
+    assert_int_equal(fg_state_begin(a, names, 1), 0);
     {
         uint64_t rt = a->round_trips;
         assert_int_equal(a->ops->commit_prepare(a), 0);
@@ -293,6 +297,197 @@ static void test_prepared_commit(void **unused)
 
     fg_state_redis_drop_namespace(a);
     a->ops->destroy(a);
+    b->ops->destroy(b);
+}
+
+/* A batch's reads travel together: the progress read, the persons and
+ * the histograms cost one round trip, and each reads back right. Two
+ * workers share the progress hash, each publishing its partition with its
+ * commits (and only with them). */
+static void test_begin_one_round_trip(void **unused)
+{
+    struct fg_state *a = open_state("test:begin1"), *b = open_state("test:begin1");
+    const char *names[2] = {"8800011", "8800012"};
+    const char *groups[1] = {"X2|330100|3"};
+    int64_t mine_a[2] = {1000, FG_PROGRESS_NOT_MINE}, mine_b[2] = {FG_PROGRESS_NOT_MINE, 2000};
+    int64_t all[2];
+    struct fg_batch_reads rd = {.psn_nos = names, .n = 2, .groups = groups, .ngroups = 1,
+                                .topic = "claims", .all = all, .nparts = 2};
+    uint32_t counts[FG_HIST_BUCKETS];
+    uint64_t rt;
+
+    (void)unused;
+    /* Something to read back: a seen event of each person, a histogram,
+     * a's progress. */
+    assert_int_equal(fg_state_begin(a, names, 2), 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(a->ops->seen(a, a->ops->person(a, names[i]), FG_SEEN_EVENTS, 7 + i,
+                                      1800000000), 0);
+    a->ops->hist_add(a, groups[0], 19800, 5, 19830);
+    a->ops->progress_put(a, "claims", mine_a, 2);
+    assert_int_equal(a->ops->commit_batch(a), 0);
+
+    rt = b->round_trips;
+    assert_int_equal(b->ops->begin_batch(b, &rd), 0);
+    assert_int_equal(b->round_trips, rt + 1);
+    assert_int_equal(all[0], 1000);
+    assert_int_equal(all[1], FG_PROGRESS_UNKNOWN);   /* nobody published it yet */
+    assert_int_equal(b->ops->hist_sum(b, groups[0], 19800, 19800, counts), 1);
+    assert_int_equal(counts[5], 1);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(b->ops->seen(b, b->ops->person(b, names[i]), FG_SEEN_EVENTS, 7 + i,
+                                      1800000000), 1);
+    assert_int_equal(b->round_trips, rt + 1);   /* all of it was read with the begin */
+    /* Progress put in a batch that is abandoned is not published. */
+    b->ops->progress_put(b, "claims", mine_b, 2);
+    b->ops->abort_batch(b);
+    assert_int_equal(b->ops->begin_batch(b, &rd), 0);
+    assert_int_equal(all[1], FG_PROGRESS_UNKNOWN);
+    b->ops->progress_put(b, "claims", mine_b, 2);
+    assert_int_equal(b->ops->commit_batch(b), 0);
+
+    assert_int_equal(a->ops->begin_batch(a, &rd), 0);
+    assert_int_equal(all[0], 1000);
+    assert_int_equal(all[1], 2000);
+    a->ops->abort_batch(a);
+
+    fg_state_redis_drop_namespace(a);
+    a->ops->destroy(a);
+    b->ops->destroy(b);
+}
+
+/* A commit sent without waiting (commit_send) has its outcome read with
+ * the next batch's loads: no round trip of its own, the next batch sees
+ * its writes, and a conflict is reported by commit_wait all the same. */
+static void test_commit_sent_read_with_next_begin(void **unused)
+{
+    struct fg_state *a = open_state("test:send"), *b = open_state("test:send");
+    const char *names[1] = {"8800021"};
+    uint64_t rt;
+
+    (void)unused;
+    assert_int_equal(fg_state_begin(a, names, 1), 0);
+    assert_int_equal(a->ops->seen(a, a->ops->person(a, names[0]), FG_SEEN_EVENTS, 1, 1800000000), 0);
+    assert_int_equal(a->ops->commit_prepare(a), 0);
+    rt = a->round_trips;
+    assert_int_equal(a->ops->commit_send(a), 0);
+    assert_int_equal(a->round_trips, rt);
+    assert_int_equal(fg_state_begin(a, names, 1), 0);
+    assert_int_equal(a->round_trips, rt + 1);
+    assert_int_equal(a->ops->commit_wait(a), 0);
+    assert_int_equal(a->round_trips, rt + 1);   /* it came with the begin */
+    assert_int_equal(a->ops->seen(a, a->ops->person(a, names[0]), FG_SEEN_EVENTS, 1, 1800000000), 1);
+
+    /* b writes the person between a's load and a's commit: a's EXEC
+     * aborts, and the next begin tells. */
+    assert_int_equal(a->ops->seen(a, a->ops->person(a, names[0]), FG_SEEN_EVENTS, 2, 1800000000), 0);
+    assert_int_equal(fg_state_begin(b, names, 1), 0);
+    assert_int_equal(b->ops->seen(b, b->ops->person(b, names[0]), FG_SEEN_EVENTS, 3, 1800000000), 0);
+    assert_int_equal(b->ops->commit_batch(b), 0);
+    assert_int_equal(a->ops->commit_send(a), 0);
+    assert_int_equal(fg_state_begin(a, names, 1), 0);
+    assert_int_equal(a->ops->commit_wait(a), FG_EAGAIN);
+    assert_int_equal(a->conflicts, 1);
+    assert_int_equal(a->ops->seen(a, a->ops->person(a, names[0]), FG_SEEN_EVENTS, 2, 1800000000), 0);
+    a->ops->abort_batch(a);
+
+    /* With no begin after it, commit_wait waits for the outcome itself. */
+    assert_int_equal(fg_state_begin(a, names, 1), 0);
+    assert_int_equal(a->ops->seen(a, a->ops->person(a, names[0]), FG_SEEN_EVENTS, 4, 1800000000), 0);
+    assert_int_equal(a->ops->commit_send(a), 0);
+    rt = a->round_trips;
+    assert_int_equal(a->ops->commit_wait(a), 0);
+    assert_int_equal(a->round_trips, rt + 1);
+    assert_int_equal(is_seen(b, names[0], 4), 1);
+
+    fg_state_redis_drop_namespace(a);
+    a->ops->destroy(a);
+    b->ops->destroy(b);
+}
+
+static int count_out(void *opaque, const char *json, size_t len, const char *key)
+{
+    (void)json;
+    (void)len;
+    (void)key;
+    (*(size_t *)opaque)++;
+    return 0;
+}
+
+/* The first n claims of a fixture. */
+static void fixture_claims(const char *path, struct fg_claim **out, size_t n)
+{
+    static char line[1 << 16];
+    const char *root = getenv("FG_SOURCE_DIR");
+    char full[1024], why[256];
+    FILE *f;
+
+    snprintf(full, sizeof(full), "%s/%s", root ? root : ".", path);
+    f = fopen(full, "r");
+    assert_non_null(f);
+    for (size_t i = 0; i < n; i++) {
+        assert_non_null(fgets(line, sizeof(line), f));
+        assert_int_equal(fg_claim_parse(line, strlen(line), &out[i], why, sizeof(why)), 0);
+    }
+    fclose(f);
+}
+
+/* The engine's side of a commit sent without waiting: when it did not
+ * land (another worker wrote a person of the batch first), the next
+ * batch's begin fails, settle says why, and the batch runs again and
+ * lands; only then is its event in the state. */
+static void test_engine_sent_commit_failed(void **unused)
+{
+    struct fg_app app;
+    struct fg_state *st = open_state("test:engsend"), *b = open_state("test:engsend");
+    struct fg_claim *c[2];
+    struct fg_alert_source src[2] = {{.file = "t", .line = 1}, {.file = "t", .line = 2}};
+    size_t nout = 0;
+    struct fg_engine_opts o = {.lateness = 86400, .event_dedup_days = 30, .out = count_out,
+                               .out_opaque = &nout};
+    struct fg_engine *e;
+    const char *names[1];
+
+    (void)unused;
+    assert_int_equal(fg_app_open(&app, "config/fundguard.json", NULL, 0, 1), FG_EXIT_OK);
+    e = fg_engine_new(&app.ds, app.pack, st, &o);
+    fixture_claims("tests/fixtures/abnormal_pricing/outlier_fires/events.jsonl", c, 2);
+    names[0] = c[0]->psn_no;
+
+    assert_int_equal(fg_engine_batch_begin(e, &c[0], 1, NULL), FG_OK);
+    assert_int_equal(fg_engine_process(e, c[0], &src[0]), FG_OK);
+    /* the other worker commits for the same person meanwhile */
+    assert_int_equal(fg_state_begin(b, names, 1), 0);
+    assert_int_equal(b->ops->seen(b, b->ops->person(b, names[0]), FG_SEEN_EVENTS, 99, 1800000000), 0);
+    assert_int_equal(b->ops->commit_batch(b), 0);
+    assert_int_equal(fg_engine_batch_send(e), FG_OK);
+    assert_int_equal(fg_engine_batch_begin(e, &c[1], 1, NULL), FG_EAGAIN);
+    assert_int_equal(fg_engine_batch_settle(e), FG_EAGAIN);
+    assert_int_equal(st->conflicts, 1);
+
+    /* again: it lands, and the next batch goes on */
+    assert_int_equal(fg_engine_batch_begin(e, &c[0], 1, NULL), FG_OK);
+    assert_int_equal(fg_engine_process(e, c[0], &src[0]), FG_OK);
+    assert_int_equal(fg_engine_batch_send(e), FG_OK);
+    assert_int_equal(fg_engine_batch_begin(e, &c[1], 1, NULL), FG_OK);
+    assert_int_equal(fg_engine_batch_settle(e), FG_OK);
+    assert_int_equal(fg_engine_process(e, c[1], &src[1]), FG_OK);
+    assert_int_equal(fg_engine_batch_commit(e), FG_OK);
+    assert_int_equal(fg_engine_batch_settle(e), FG_OK);   /* nothing outstanding */
+
+    /* The first event is in the state now: judged again, a duplicate. */
+    assert_int_equal(fg_engine_stats(e)->duplicates, 0);
+    assert_int_equal(fg_engine_batch_begin(e, &c[0], 1, NULL), FG_OK);
+    assert_int_equal(fg_engine_process(e, c[0], &src[0]), FG_OK);
+    fg_engine_batch_abort(e);
+    assert_int_equal(fg_engine_stats(e)->duplicates, 1);
+
+    fg_engine_free(e);
+    for (int i = 0; i < 2; i++)
+        fg_claim_free(c[i]);
+    fg_app_close(&app);
+    fg_state_redis_drop_namespace(st);
+    st->ops->destroy(st);
     b->ops->destroy(b);
 }
 
@@ -356,7 +551,7 @@ static void test_ttls_set_once(void **unused)
     struct fg_person *p;
 
     (void)unused;
-    assert_int_equal(a->ops->begin_batch(a, names, 1), 0);
+    assert_int_equal(fg_state_begin(a, names, 1), 0);
     p = a->ops->person(a, names[0]);
     a->ops->add_line(a, p, &in);
     fg_person_set_watermark(p, 1000000);
@@ -368,7 +563,7 @@ static void test_ttls_set_once(void **unused)
 
     /* The alert set is made now: it alone gets an EXPIRE. */
     reset_stats(c);
-    assert_int_equal(a->ops->begin_batch(a, names, 1), 0);
+    assert_int_equal(fg_state_begin(a, names, 1), 0);
     p = a->ops->person(a, names[0]);
     assert_int_equal(a->ops->seen(a, p, FG_SEEN_ALERTS, 5, 1000000 + 86400), 0);
     assert_int_equal(a->ops->seen(a, p, FG_SEEN_EVENTS, 2, 1000000 + 86400), 0);
@@ -379,7 +574,7 @@ static void test_ttls_set_once(void **unused)
 
     /* An entry already past the cut goes with the commit that wrote it. */
     reset_stats(c);
-    assert_int_equal(a->ops->begin_batch(a, names, 1), 0);
+    assert_int_equal(fg_state_begin(a, names, 1), 0);
     p = a->ops->person(a, names[0]);
     a->ops->advance(a, 1000000);
     assert_int_equal(a->ops->seen(a, p, FG_SEEN_EVENTS, 3, 1000), 0);
@@ -402,20 +597,19 @@ static void test_hist_ttl_set_once(void **unused)
     struct fg_state *a = open_state("test:httl");
     redisContext *c = peek();
     const char *groups[1] = {"X1|330100|3"};
+    struct fg_batch_reads reads = {.groups = groups, .ngroups = 1};
     uint32_t counts[FG_HIST_BUCKETS];
 
     (void)unused;
     for (int round = 0; round < 2; round++) {
         reset_stats(c);
-        assert_int_equal(a->ops->begin_batch(a, NULL, 0), 0);
-        assert_int_equal(a->ops->hist_prefetch(a, groups, 1), 0);
+        assert_int_equal(a->ops->begin_batch(a, &reads), 0);
         a->ops->hist_add(a, groups[0], 19800, 7, 19830);
         assert_int_equal(a->ops->commit_batch(a), 0);
         assert_true(peek_int(c, "TTL", "fg:test:httl:H:X1|330100|3") > 30 * 86400);
         assert_int_equal(calls(c, "expire"), round == 0 ? 1 : 0);
     }
-    assert_int_equal(a->ops->begin_batch(a, NULL, 0), 0);
-    assert_int_equal(a->ops->hist_prefetch(a, groups, 1), 0);
+    assert_int_equal(a->ops->begin_batch(a, &reads), 0);
     assert_int_equal(a->ops->hist_sum(a, groups[0], 19800, 19800, counts), 2);
     assert_int_equal(counts[7], 2);
     a->ops->abort_batch(a);
@@ -441,7 +635,7 @@ static void test_connection_killed_after_prepare(void **unused)
     (void)unused;
     assert_int_equal(sigaction(SIGPIPE, NULL, &now), 0);
     assert_true(now.sa_handler == SIG_IGN);
-    assert_int_equal(a->ops->begin_batch(a, names, 1), 0);
+    assert_int_equal(fg_state_begin(a, names, 1), 0);
     for (uint64_t k = 1; k <= 20000; k++)   /* a commit of about a megabyte */
         a->ops->seen(a, a->ops->person(a, names[0]), FG_SEEN_EVENTS, k, 1800000000);
     rep = redisCommand(c, "CLIENT KILL TYPE normal SKIPME yes");
@@ -455,7 +649,7 @@ static void test_connection_killed_after_prepare(void **unused)
     assert_int_equal(rc, FG_EAGAIN);
 
     /* The reconnection waits out a short backoff: poll, with a deadline. */
-    for (time_t until = time(NULL) + 10; (rc = a->ops->begin_batch(a, names, 1)) != 0;)
+    for (time_t until = time(NULL) + 10; (rc = fg_state_begin(a, names, 1)) != 0;)
         assert_true(time(NULL) < until);
     assert_int_equal(a->ops->seen(a, a->ops->person(a, names[0]), FG_SEEN_EVENTS, 1,
                                   1800000000), 0);   /* nothing was written */
@@ -477,6 +671,9 @@ int main(void)
         cmocka_unit_test(test_deferred_queue_limit),
         cmocka_unit_test(test_resent_expired_line),
         cmocka_unit_test(test_prepared_commit),
+        cmocka_unit_test(test_begin_one_round_trip),
+        cmocka_unit_test(test_commit_sent_read_with_next_begin),
+        cmocka_unit_test(test_engine_sent_commit_failed),
         cmocka_unit_test(test_ttls_set_once),
         cmocka_unit_test(test_hist_ttl_set_once),
         cmocka_unit_test(test_connection_killed_after_prepare),

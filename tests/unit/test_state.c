@@ -90,7 +90,7 @@ static void test_person(void **state)
     assert_int_equal(n_persons(st), 2);
     /* Batches are accepted (no-ops in memory). */
     const char *const batch[] = {"P2", "P3"};
-    assert_int_equal(st->ops->begin_batch(st, batch, 2), 0);
+    assert_int_equal(fg_state_begin(st, batch, 2), 0);
     assert_int_equal(st->ops->commit_batch(st), 0);
 }
 
