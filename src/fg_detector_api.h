@@ -221,7 +221,9 @@ struct fg_detector {
     int64_t (*retention)(const void *conf, void *priv, const struct fg_pack *pack,
                          const struct fg_wline *line);
     /* Optional: before a batch is judged, announce what check() will read
-     * (fg_prefetch_hist). Called once per batch with all its claims. */
+     * (fg_prefetch_hist): called with the batch's claims before they are
+     * loaded, and again with the claims of deferred judgements taken for
+     * the batch. */
     void (*prefetch)(struct fg_batch_ctx *bctx, const void *conf, void *priv,
                      const struct fg_claim *const *claims, size_t n);
     /* Judge one event. Returns 0, or FG_EAGAIN-style negative on failure. */

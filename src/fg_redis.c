@@ -5,7 +5,7 @@
  *
  * Model. A batch names its persons; begin_batch() loads all of them in one
  * pipelined round trip into a memory store used as the working set, with
- * the histograms the batch reads and the progress exchange. The detectors
+ * the histograms the batch reads and the workers' progress. The detectors
  * run against that working set exactly as with the embedded backend.
  * commit_batch() writes what changed back in one MULTI/EXEC, then drops
  * the working set; commit_send() sends the same without waiting, and the
@@ -99,10 +99,10 @@ struct redis_state {
     struct fg_buf spare_out, spare_args;   /* a pipeline's buffers, between uses */
     size_t queued;                   /* replies owed for them: MULTI + commands */
     size_t exec_owed;                /* replies owed for a commit sent (rs_commit_send) */
+    int exec_rc;                     /* its outcome, once read (rs_commit_wait) */
     char *prog_topic;                /* progress to publish with the commit (progress_put) */
     int64_t *prog;
     int nprog;
-    int exec_rc;                     /* its outcome, once read (rs_commit_wait) */
     double next_connect;             /* monotonic seconds */
     char refused[256];               /* the server refused our credentials: why */
     double backoff;
