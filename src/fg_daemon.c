@@ -1292,13 +1292,17 @@ static int batch_run(struct daemon *d, struct batch *b, int send)
     double backoff = 0.1;
     int rc;
 
-    while ((rc = attempt(d, b, send)) != FG_OK && !g_stop) {
+    for (;;) {
+        rc = attempt(d, b, send);
         if (rc == FG_EPENDING) {
-            /* The batch before goes again first, then this one at once:
-             * nothing of it was judged. */
+            /* The batch before goes again first (even when stopping: its
+             * outcome is read, so it must finish here, run or not), then
+             * this one at once: nothing of it was judged. */
             pending_failed(d, 1);
             continue;
         }
+        if (rc == FG_OK || g_stop)
+            break;
         d->batch_retries++;
         d->retrying = 1;
         set_paused(d, 1);
@@ -1329,7 +1333,8 @@ static int batch_run(struct daemon *d, struct batch *b, int send)
 
 /* The outcome of the pending batch's commit, read with the next batch's
  * loads (or waited for now). Committed: the batch is finished. Not: it
- * stays pending, for pending_failed(). */
+ * stays pending, and the caller must call pending_failed() next (the
+ * outcome is read only once). */
 static int pending_outcome(struct daemon *d)
 {
     int rc;
