@@ -338,7 +338,8 @@ static int64_t queued_first(const struct part *q)
     return first;
 }
 
-/* A batch's progress exchange, made with its reads (struct fg_exchange). */
+/* A batch's progress: this worker's, and the others' read with the
+ * batch's loads (struct fg_exchange). */
 struct exchange {
     struct daemon *d;
     int64_t *mine, *all;

@@ -572,17 +572,30 @@ static void hist_key(struct fg_buf *b, const struct redis_state *r, const char *
     ns_key(b, r, 'H', group, 0, 0);
 }
 
+/* The next reply when it is an array. Otherwise NULL, the server's error
+ * logged (with what: the reads it answers; NULL: not logged), and the
+ * connection dropped: what was owed after it is lost. */
+static redisReply *array_reply(struct redis_state *r, const char *what)
+{
+    redisReply *rep = NULL;
+
+    if (redisGetReply(r->c, (void **)&rep) == REDIS_OK && rep &&
+        rep->type == REDIS_REPLY_ARRAY)
+        return rep;
+    if (what && rep && rep->type == REDIS_REPLY_ERROR)
+        fg_log_error("msg=\"redis %s failed\" error=\"%s\"", what, rep->str);
+    freeReplyObject(rep);
+    disconnect(r, r->c && r->c->err ? r->c->errstr : "bad reply");
+    return NULL;
+}
+
 /* Reads the HGETALL of each group in want[0..nw) into the batch's cache. */
 static int groups_read(struct redis_state *r, const char **want, size_t nw)
 {
     for (size_t i = 0; i < nw; i++) {
-        redisReply *rep = NULL;
-        if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep ||
-            rep->type != REDIS_REPLY_ARRAY) {
-            freeReplyObject(rep);
-            disconnect(r, r->c && r->c->err ? r->c->errstr : "bad reply");
+        redisReply *rep = array_reply(r, NULL);
+        if (!rep)
             return FG_EAGAIN;
-        }
         struct group_hist *g = fg_calloc(1, sizeof(*g));
         g->group = fg_strdup(want[i]);
         for (size_t e = 0; e + 1 < rep->elements; e += 2) {
@@ -648,15 +661,9 @@ static int persons_read(struct redis_state *r, const char **uniq, size_t nu, int
         struct fg_person *p = r->mem->ops->person(r->mem, uniq[i]);
         struct fg_person_keys *pk = fg_person_keys(p);
         for (int k = 0; k < 4; k++) {
-            redisReply *rep = NULL;
-            if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep ||
-                rep->type != REDIS_REPLY_ARRAY) {
-                if (rep && rep->type == REDIS_REPLY_ERROR)
-                    fg_log_error("msg=\"redis load failed\" error=\"%s\"", rep->str);
-                freeReplyObject(rep);
-                disconnect(r, r->c && r->c->err ? r->c->errstr : "bad reply");
+            redisReply *rep = array_reply(r, "load");
+            if (!rep)
                 return FG_EAGAIN;
-            }
             if (k == 0) {
                 /* The person's watermark first: it decides what is expired;
                  * and how long the person's keys are known to live. */
@@ -1360,26 +1367,6 @@ static int exec_send(struct redis_state *r)
     return 0;
 }
 
-static int rs_commit(struct fg_state *st)
-{
-    struct redis_state *r = (struct redis_state *)st;
-    double t0;
-    int rc = exec_send(r);
-
-    if (rc)
-        return rc < 0 ? rc : 0;
-    if (!r->exec_owed) {
-        rc = r->exec_rc;
-        r->exec_rc = 0;
-        return rc;
-    }
-    st->round_trips++;
-    t0 = mono();
-    rc = exec_read(r);
-    st->rt_seconds += mono() - t0;
-    return rc;
-}
-
 /* The commit goes out now; its replies are read with the next batch's
  * loads (load_persons), or by rs_commit_wait. */
 static int rs_commit_send(struct fg_state *st)
@@ -1390,6 +1377,15 @@ static int rs_commit_send(struct fg_state *st)
     if (rc > 0)
         r->exec_rc = 0;
     return rc < 0 ? rc : 0;
+}
+
+static int rs_commit_wait(struct fg_state *st);
+
+static int rs_commit(struct fg_state *st)
+{
+    int rc = rs_commit_send(st);
+
+    return rc ? rc : rs_commit_wait(st);
 }
 
 static int rs_commit_wait(struct fg_state *st)
@@ -1489,11 +1485,8 @@ static int rs_defer_take(struct fg_state *st, const int *scopes, size_t n, int64
     st->round_trips++;
     t0 = mono();
     for (size_t i = 0; i < n; i++) {
-        redisReply *rep = NULL;
-        if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep ||
-            rep->type != REDIS_REPLY_ARRAY) {
-            freeReplyObject(rep);
-            disconnect(r, r->c && r->c->err ? r->c->errstr : "bad reply");
+        redisReply *rep = array_reply(r, NULL);
+        if (!rep) {
             rc = FG_EAGAIN;
             break;
         }
