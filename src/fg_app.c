@@ -199,7 +199,7 @@ int fg_app_config_secret(const struct fg_config *cfg, const char *key, char **ou
 }
 
 struct fg_state *fg_app_redis_state(struct fg_app *app, const char *ns, long long lateness,
-                                    long long dedup_days)
+                                    long long dedup_days, int resident)
 {
     char err[512] = "";
     struct fg_redis_opts ro = {0};
@@ -221,6 +221,7 @@ struct fg_state *fg_app_redis_state(struct fg_app *app, const char *ns, long lon
     ro.ns = ns;
     ro.lateness = lateness;
     ro.dedup_seconds = dedup_days * 86400;
+    ro.resident = resident;
     st = fg_state_redis_new(&ro, err, sizeof(err));
     if (!st)
         goto bad;

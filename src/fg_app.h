@@ -33,7 +33,7 @@ struct fg_state;
  * the reason and returns NULL on a configuration error (exit 78).
  */
 struct fg_state *fg_app_redis_state(struct fg_app *app, const char *ns, long long lateness,
-                                    long long dedup_days);
+                                    long long dedup_days, int resident);
 
 /** The first line of a secret file, which must not be readable by others.
  * Returns a new string, or NULL with err set. */

@@ -236,6 +236,23 @@ int fg_config_int(const struct fg_config *cfg, const char *path, long long def,
     return 0;
 }
 
+int fg_config_bool(const struct fg_config *cfg, const char *path, int def, int *out,
+                   char *err, size_t errlen)
+{
+    json_t *v = fg_config_get(cfg, path);
+
+    if (!v || json_is_null(v)) {
+        *out = def;
+        return 0;
+    }
+    if (!json_is_boolean(v)) {
+        fg_config_error(cfg, path, err, errlen, "expected true or false");
+        return -1;
+    }
+    *out = json_is_true(v);
+    return 0;
+}
+
 int fg_config_set(struct fg_config *cfg, const char *assignment, char *err,
                   size_t errlen)
 {
@@ -312,7 +329,7 @@ static const char *const section_keys[][12] = {
      "batch_ms", "idle_partition_ms", "align_seconds", "sasl_password_file", NULL},
     {"redis", "host", "port", "unix_socket", "username", "password_file", "db", NULL},
     {"state", "backend", "lateness_seconds", "event_dedup_days", "retry_seconds",
-     "deferred_per_event", NULL},
+     "deferred_per_event", "resident", NULL},
     {"metrics", "listen", "interval_seconds", NULL},
     {"rules", "pack", "strict", NULL},
     {"reference", "catalogue", "price_list", NULL},

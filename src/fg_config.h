@@ -34,6 +34,10 @@ int fg_config_int(const struct fg_config *cfg, const char *path, long long def,
                   long long min, long long max, long long *out, char *err,
                   size_t errlen);
 
+/** Boolean at path, def when absent; -1 + err when not true or false. */
+int fg_config_bool(const struct fg_config *cfg, const char *path, int def, int *out,
+                   char *err, size_t errlen);
+
 /**
  * Format "FILE:LINE: key 'path': msg" (or "--set path: msg" when the key
  * came from the command line) into err.

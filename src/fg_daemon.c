@@ -109,6 +109,7 @@ struct daemon {
     struct fg_engine *eng;
     long long batch_size, batch_ms, stats_interval, lateness, dedup;
     long long due_per_event;   /* state.deferred_per_event */
+    int resident;              /* state.resident (Redis backend) */
     /* delivery accounting of the batch in flight */
     uint64_t dr_pending, dr_failed;
     /* counters */
@@ -266,6 +267,16 @@ static void own_partitions(struct daemon *d, const rd_kafka_topic_partition_list
             struct item it = queue_pop(d, p);
             item_free(&it);
         }
+    }
+    /* Resident state is fenced by the partitions owned: a new epoch of each
+     * (fg_state_redis_own). */
+    if (d->resident) {
+        int *mine = fg_malloc((size_t)(d->nparts ? d->nparts : 1) * sizeof(*mine)), n = 0;
+        for (int p = 0; p < d->nparts; p++)
+            if (d->parts[p].owned)
+                mine[n++] = p;
+        fg_state_redis_own(d->st, mine, n);
+        free(mine);
     }
 }
 
@@ -1486,7 +1497,8 @@ static int run(struct daemon *d)
         fg_config_int(d->app.cfg, "kafka.align_seconds", 3600, 0, 30LL * 86400, &d->align_s,
                       err, sizeof(err)) ||
         fg_config_int(d->app.cfg, "metrics.interval_seconds", 30, 1, 86400,
-                      &d->stats_interval, err, sizeof(err))) {
+                      &d->stats_interval, err, sizeof(err)) ||
+        fg_config_bool(d->app.cfg, "state.resident", 0, &d->resident, err, sizeof(err))) {
         fprintf(stderr, "fundguard: config error: %s\n", err);
         return FG_EXIT_CONFIG;
     }
@@ -1496,12 +1508,13 @@ static int run(struct daemon *d)
     if (!d->topic_claims || !d->topic_alerts || !d->topic_dlq)
         return FG_EXIT_CONFIG;
     if (strcmp(backend, "redis") == 0) {
-        d->st = fg_app_redis_state(&d->app, "live", d->lateness, d->dedup);
+        d->st = fg_app_redis_state(&d->app, "live", d->lateness, d->dedup, d->resident);
         if (!d->st)
             return FG_EXIT_CONFIG;
     } else if (strcmp(backend, "memory") == 0) {
         fg_log_warn("msg=\"state.backend=memory: state is lost on restart\"");
         d->st = fg_state_memory_new();
+        d->resident = 0;   /* the whole state is in memory anyway */
     } else {
         fg_config_error(d->app.cfg, "state.backend", err, sizeof(err),
                         "expected redis or memory");

@@ -12,7 +12,9 @@
  * next begin_batch() reads its replies with its own. So a batch costs
  * about one round trip, and the state a crash can lose is at most the
  * batches whose commit is not known to have landed (their offsets are not
- * stored), which at-least-once redelivery replays.
+ * stored), which at-least-once redelivery replays. In resident mode
+ * (o.resident) the working set is kept from batch to batch while the
+ * partitions' fence holds (fence_up): only persons not in memory load.
  *
  * Keys, all with the person as hash tag so a cluster can shard by person:
  *   fg:<ns>:L:{psn}  hash   line identity -> line record (idempotent: a
@@ -26,6 +28,8 @@
  *                          complete (record -> ready day), per partition
  *   fg:<ns>:W:{<topic>} hash partition -> progress (latest committed event
  *                          time, or idle), shared by the consumer group
+ *   fg:<ns>:F:{p<N>}   string the partition's owner epoch (resident mode:
+ *                          see fence_up), no TTL: a few bytes per partition
  * Every key carries a TTL derived from the widest window that keeps it.
  */
 #include "fg_common.h"
@@ -100,6 +104,7 @@ struct redis_state {
     size_t queued;                   /* replies owed for them: MULTI + commands */
     size_t exec_owed;                /* replies owed for a commit sent (rs_commit_send) */
     int exec_rc;                     /* its outcome, once read (rs_commit_wait) */
+    int exec_fence;                  /* the fence's WATCH and MGET follow it */
     char *prog_topic;                /* progress to publish with the commit (progress_put) */
     int64_t *prog;
     int nprog;
@@ -120,6 +125,13 @@ struct redis_state {
     struct dirty_alert *da;
     size_t nda, capda;
     size_t ndq_add, capdq_add, ndq_take, capdq_take;
+    /* Resident mode (o.resident): the persons stay in mem between
+     * batches while the fence holds. */
+    int *owned;                      /* partitions owned (fg_state_redis_own) */
+    int64_t *epoch;                  /* the epoch held of each (0: take one) */
+    int nowned;
+    int fenced;                      /* epochs watched and checked on this connection */
+    int fence_lost;                  /* a newer owner took one: wait for own() */
 };
 
 #define FS "\x1f"
@@ -131,8 +143,21 @@ static double mono(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Resident mode: forget the persons in memory (they may be ahead of what
+ * Redis holds, or behind another worker's writes) and the fence; the next
+ * batch checks the fence again and loads the persons afresh. */
+static void drop_resident(struct redis_state *r)
+{
+    if (!r->o.resident)
+        return;
+    fg_state_memory_clear_persons(r->mem);
+    r->fenced = 0;
+}
+
 static void disconnect(struct redis_state *r, const char *why)
 {
+    drop_resident(r);   /* the fence's WATCH went with the connection */
+    r->exec_fence = 0;
     if (r->exec_owed) {   /* a commit sent: applied or not, nobody can tell */
         r->exec_owed = 0;
         r->exec_rc = FG_EAGAIN;
@@ -476,6 +501,7 @@ static void discard_queued(struct redis_state *r)
     size_t owed = r->queued + 1;
 
     r->queued = 0;
+    drop_resident(r);   /* DISCARD drops the fence's WATCH too */
     if (!r->c)
         return;
     send_word(r, "DISCARD");
@@ -534,7 +560,8 @@ static void reset_batch(struct redis_state *r)
     free(r->prog_topic);
     r->prog_topic = NULL;
     r->failed = 0;
-    fg_state_memory_clear_persons(r->mem);
+    if (!r->o.resident)
+        fg_state_memory_clear_persons(r->mem);
 }
 
 /* Appends (when fresh) UNWATCH, and one WATCH over the line hashes of
@@ -617,6 +644,8 @@ static int groups_read(struct redis_state *r, const char **want, size_t nw)
 }
 
 static int exec_read(struct redis_state *r);
+static void fence_watch(struct redis_state *r, struct pipe *pp, struct fg_buf *key);
+static int fence_check(struct redis_state *r);
 
 /* Reads the replies owed for the progress read (HGETALL) into rd->all. */
 static int progress_read(struct redis_state *r, size_t owed, const struct fg_batch_reads *rd)
@@ -642,13 +671,14 @@ static int progress_read(struct redis_state *r, size_t owed, const struct fg_bat
     return 0;
 }
 
-/* Reads the UNWATCH (when fresh), WATCH and four loads per person that
- * load_persons() sent, into the working set. */
-static int persons_read(struct redis_state *r, const char **uniq, size_t nu, int fresh)
+/* Reads the head replies (UNWATCH when fresh, WATCH: 2, 1 or none when
+ * resident) and four loads per person that load_persons() sent, into the
+ * working set. */
+static int persons_read(struct redis_state *r, const char **uniq, size_t nu, int head)
 {
     int64_t cut = r->watermark - r->o.lateness;
 
-    for (int k = 0; k < (fresh ? 2 : 1); k++) {
+    for (int k = 0; k < head; k++) {
         redisReply *rep = NULL;
         if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !command_ok(rep)) {
             freeReplyObject(rep);
@@ -729,7 +759,7 @@ static int load_persons(struct redis_state *r, const struct fg_batch_reads *rd, 
     struct fg_map seen;
     size_t nu = 0, nprog = 0, nw = 0;
     double t0;
-    int rc = 0;
+    int rc = 0, watch = !r->o.resident;   /* resident: the fence stands for WATCH */
     const char **uniq = fg_malloc((rd->n ? rd->n : 1) * sizeof(*uniq));
     const char **want = fg_malloc((rd->ngroups ? rd->ngroups : 1) * sizeof(*want));
 
@@ -740,7 +770,7 @@ static int load_persons(struct redis_state *r, const struct fg_batch_reads *rd, 
     for (size_t i = 0; i < rd->n; i++) {
         const char *psn = rd->psn_nos[i];
         size_t len = strlen(psn);
-        if (!fresh && fg_state_memory_has_person(r->mem, psn))
+        if ((!fresh || !watch) && fg_state_memory_has_person(r->mem, psn))
             continue;
         if (!fg_map_get(&seen, psn, len)) {
             fg_map_put(&seen, psn, len, (void *)psn);
@@ -754,7 +784,7 @@ static int load_persons(struct redis_state *r, const struct fg_batch_reads *rd, 
         cmd_end(&pp);
         nprog = 1;
     }
-    if (fresh || nu)
+    if (watch && (fresh || nu))
         watch_persons(r, &pp, &key, uniq, nu, fresh);
     for (size_t i = 0; i < nu; i++) {
         key_of(&key, r, 'L', uniq[i]);
@@ -784,8 +814,10 @@ static int load_persons(struct redis_state *r, const struct fg_batch_reads *rd, 
         cmd_end(&pp);
         want[nw++] = rd->groups[i];
     }
-    if (!pp.ncmd)
+    if (!pp.ncmd && !r->exec_owed)
         goto out;
+    /* With nothing to read (resident persons), the commit sent before is
+     * the round trip waited for. */
     pipe_send(r, &pp);
     st->round_trips++;
     t0 = mono();
@@ -798,8 +830,8 @@ static int load_persons(struct redis_state *r, const struct fg_batch_reads *rd, 
         }
     }
     rc = progress_read(r, nprog, rd);
-    if (!rc && (fresh || nu))
-        rc = persons_read(r, uniq, nu, fresh);
+    if (!rc && (watch ? fresh || nu : nu))
+        rc = persons_read(r, uniq, nu, watch ? 1 + fresh : 0);
     if (!rc)
         rc = groups_read(r, want, nw);
 timed:
@@ -812,6 +844,184 @@ out:
     return rc;
 }
 
+/*
+ * Resident mode. The persons stay in memory from one batch to the next,
+ * so another worker's write to one of them must fail our next commit, as
+ * WATCH on the person does otherwise. The contract keys the claims by
+ * psn_no, so only the owner of a person's partition writes the person:
+ * fencing the partitions is enough. Each new owner of a partition takes
+ * a new epoch of it (INCR fg:<ns>:F:{p<N>}), and every commit is made
+ * under WATCH of the epochs of the partitions the worker owns, armed
+ * again behind each EXEC and checked (MGET after the WATCH: an INCR in
+ * between shows there). A worker whose partition was given to another
+ * then has its commit refused, finds the newer epoch, and waits for its
+ * own new assignment. One WATCH of a few keys instead of one per person
+ * per batch (Redis checks each watched key against the connection's whole
+ * watch list: a batch of 1,500 persons cost 10-15 ms of WATCH).
+ */
+static void fence_key(struct fg_buf *b, const struct redis_state *r, int part)
+{
+    ns_key(b, r, 'F', NULL, 1, part);
+}
+
+/* WATCH and MGET of the fence (a PING for each when nothing is owned). */
+static void fence_watch(struct redis_state *r, struct pipe *pp, struct fg_buf *key)
+{
+    for (int k = 0; k < 2; k++) {
+        cmd_begin(pp, r->nowned ? (k ? "MGET" : "WATCH") : "PING", NULL);
+        for (int i = 0; i < r->nowned; i++) {
+            fence_key(key, r, r->owned[i]);
+            cmd_buf(pp, key);
+        }
+        cmd_end(pp);
+    }
+}
+
+/* Reads fence_watch's replies: 0 when every epoch is still the one we
+ * took. An epoch gone or behind ours (Redis lost data) is taken again
+ * (epoch 0); one ahead of ours belongs to a newer owner (fence_lost). */
+static int fence_check(struct redis_state *r)
+{
+    redisReply *rep = NULL;
+    int rc = 0;
+
+    if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !command_ok(rep)) {
+        freeReplyObject(rep);
+        disconnect(r, r->c && r->c->err ? r->c->errstr : "WATCH failed");
+        return FG_EAGAIN;
+    }
+    freeReplyObject(rep);
+    if (!r->nowned) {
+        rep = NULL;
+        if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !command_ok(rep)) {
+            freeReplyObject(rep);
+            disconnect(r, r->c && r->c->err ? r->c->errstr : "bad reply");
+            return FG_EAGAIN;
+        }
+        freeReplyObject(rep);
+        return 0;
+    }
+    if (!(rep = array_reply(r, "fence read")))
+        return FG_EAGAIN;
+    for (int i = 0; i < r->nowned; i++) {
+        const redisReply *e = (size_t)i < rep->elements ? rep->element[i] : NULL;
+        int64_t v = e && e->type == REDIS_REPLY_STRING ? strtoll(e->str, NULL, 10) : 0;
+        if (r->epoch[i] && v == r->epoch[i])
+            continue;
+        rc = FG_EAGAIN;   /* not ours, or no epoch taken (an INCR refused) */
+        if (r->epoch[i] && v > r->epoch[i]) {
+            fg_log_warn("msg=\"partition taken by a newer owner; waiting for the rebalance\" "
+                        "partition=%d epoch=%lld ours=%lld",
+                        r->owned[i], (long long)v, (long long)r->epoch[i]);
+            r->fence_lost = 1;
+        } else {
+            r->epoch[i] = 0;
+        }
+    }
+    freeReplyObject(rep);
+    return rc;
+}
+
+/* Raises the fence at a batch's start when it is not known to stand (a
+ * new assignment, a new connection, a refused commit): UNWATCH, a new
+ * epoch of each partition without one, WATCH and check. One round trip;
+ * two when an epoch was lost with Redis's data. */
+static int fence_up(struct redis_state *r)
+{
+    struct fg_state *st = &r->base;
+    int rc = FG_EAGAIN;
+
+    if (r->exec_owed) {   /* a commit sent before: its replies come first */
+        st->round_trips++;
+        r->exec_rc = exec_read(r);
+    }
+    drop_resident(r);
+    for (int tries = 0; tries < 2 && r->c && !r->fence_lost; tries++) {
+        struct fg_buf key;
+        struct pipe pp;
+        int nincr = 0, refused = 0;
+        double t0;
+
+        fg_buf_init(&key);
+        pipe_init(r, &pp);
+        cmd_begin(&pp, "UNWATCH", NULL);
+        cmd_end(&pp);
+        for (int i = 0; i < r->nowned; i++)
+            if (!r->epoch[i]) {
+                fence_key(&key, r, r->owned[i]);
+                cmd_begin(&pp, "INCR", &key);
+                cmd_end(&pp);
+                nincr++;
+            }
+        fence_watch(r, &pp, &key);
+        pipe_send(r, &pp);
+        pipe_fini(r, &pp);
+        fg_buf_fini(&key);
+        st->round_trips++;
+        t0 = mono();
+        for (int i = -1; r->c && i < r->nowned; i++) {
+            redisReply *rep = NULL;
+            if (i >= 0 && r->epoch[i])
+                continue;   /* no INCR sent */
+            if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep) {
+                disconnect(r, r->c && r->c->err ? r->c->errstr : "no reply");
+                break;
+            }
+            if (rep->type == REDIS_REPLY_ERROR) {
+                /* e.g. OOM: Redis takes no writes now. The batch waits. */
+                if (!refused++)
+                    fg_log_error("msg=\"redis refused the partition fence\" error=\"%s\"",
+                                 rep->str);
+            } else if (i >= 0 && rep->type == REDIS_REPLY_INTEGER) {
+                r->epoch[i] = rep->integer;
+            }
+            freeReplyObject(rep);
+        }
+        rc = r->c ? fence_check(r) : FG_EAGAIN;
+        st->rt_seconds += mono() - t0;
+        if (refused)
+            break;
+        if (!rc) {
+            r->fenced = 1;
+            if (nincr)
+                fg_log_info("msg=\"partitions fenced\" count=%d", r->nowned);
+            return 0;
+        }
+    }
+    return FG_EAGAIN;
+}
+
+void fg_state_redis_own(struct fg_state *st, const int *parts, int n)
+{
+    struct redis_state *r = (struct redis_state *)st;
+
+    if (r->exec_owed && r->c)
+        r->exec_rc = exec_read(r);
+    r->owned = fg_realloc(r->owned, (size_t)(n ? n : 1) * sizeof(*r->owned));
+    r->epoch = fg_realloc(r->epoch, (size_t)(n ? n : 1) * sizeof(*r->epoch));
+    for (int i = 0; i < n; i++) {
+        r->owned[i] = parts[i];
+        r->epoch[i] = 0;
+    }
+    r->nowned = n;
+    r->fence_lost = 0;
+    drop_resident(r);
+}
+
+/* A line the memory store's expiry sweep drops from a resident person:
+ * its field goes from Redis with the next commit. */
+static void line_dropped(void *opaque, struct fg_person *p, const struct fg_wline *w)
+{
+    struct redis_state *r = opaque;
+    struct fg_buf f;
+
+    fg_buf_init(&f);
+    field_of(&f, w);
+    FG_VEC_GROW(r->df, r->ndf, r->capdf, 64);
+    r->df[r->ndf].psn = fg_strdup(fg_person_psn(p));
+    r->df[r->ndf++].field = f.data;   /* takes the buffer */
+}
+
 static int rs_begin(struct fg_state *st, const struct fg_batch_reads *rd)
 {
     struct redis_state *r = (struct redis_state *)st;
@@ -820,9 +1030,17 @@ static int rs_begin(struct fg_state *st, const struct fg_batch_reads *rd)
     reset_batch(r);
     if (try_connect(r))
         return FG_EAGAIN;
+    if (r->o.resident) {
+        if (!r->fenced && fence_up(r))
+            return FG_EAGAIN;
+        /* Between batches, nothing is dirty: expired lines can go. */
+        r->mem->ops->advance(r->mem, r->watermark - r->o.lateness);
+    }
     rc = load_persons(r, rd, 1);
-    if (rc)
+    if (rc) {
         reset_batch(r);
+        drop_resident(r);
+    }
     return rc;
 }
 
@@ -841,7 +1059,10 @@ static int rs_load_more(struct fg_state *st, const struct fg_batch_reads *rd)
 
 static void rs_abort(struct fg_state *st)
 {
-    reset_batch((struct redis_state *)st);
+    struct redis_state *r = (struct redis_state *)st;
+
+    reset_batch(r);
+    drop_resident(r);   /* memory has the abandoned batch's changes */
 }
 
 static struct fg_person *rs_person(struct fg_state *st, const char *psn)
@@ -1022,7 +1243,7 @@ static void commit_person(struct redis_state *r, struct pipe *pp, const struct c
                           size_t n, struct fg_buf *key, struct fg_buf *field, struct fg_buf *val)
 {
     struct fg_person *p = ch[0].p;
-    const struct fg_person_keys *pk = fg_person_keys(p);
+    struct fg_person_keys *pk = fg_person_keys(p);
     const char *psn = fg_person_psn(p);
     int64_t cut = r->watermark - r->o.lateness, now = r->wall_now;
     int64_t keep = FG_DAY, lines_need, sets_need;
@@ -1062,6 +1283,10 @@ static void commit_person(struct redis_state *r, struct pipe *pp, const struct c
     cmd_end(pp);
     if (lines_renew)
         cmd_key_i64(pp, "EXPIRE", key, lines_need + FG_DAY - now);
+    /* The notes follow what the commit does, for a person that stays in
+     * memory (resident mode); if the commit fails, memory is dropped. */
+    if (lines_renew)
+        pk->lines_until = lines_need + FG_DAY;
     for (int which = 0; which < 2; which++) {
         int64_t oldest = pk->exists[which] ? pk->oldest[which] : INT64_MAX;
         int wrote = 0;
@@ -1087,10 +1312,17 @@ static void commit_person(struct redis_state *r, struct pipe *pp, const struct c
             fg_buf_put_i64(field, cut);
             cmd_buf(pp, field);
             cmd_end(pp);
+            oldest = cut;   /* a lower bound of what is left */
         }
         if ((wrote && !pk->exists[which]) || (sets_renew && (wrote || pk->exists[which])))
             cmd_key_i64(pp, "EXPIRE", key, sets_need + FG_DAY - now);
+        if (wrote)
+            pk->exists[which] = 1;
+        if (pk->exists[which])
+            pk->oldest[which] = oldest;
     }
+    if (sets_renew)
+        pk->sets_until = sets_need + FG_DAY;
 }
 
 /* A group's new observations: one HINCRBY per distinct (day, bucket), by
@@ -1315,7 +1547,7 @@ static int rs_prepare(struct fg_state *st)
  * the load (another worker committed first), or the connection failed. */
 static int exec_read(struct redis_state *r)
 {
-    size_t owed = r->exec_owed;
+    size_t owed = r->exec_owed - (r->exec_fence ? 2 : 0);
     int rc = 0;
 
     for (size_t i = 0; i < owed; i++) {
@@ -1337,6 +1569,16 @@ static int exec_read(struct redis_state *r)
         freeReplyObject(rep);
     }
     r->exec_owed = 0;
+    /* Resident mode: the fence armed again behind the EXEC. */
+    if (r->exec_fence) {
+        r->exec_fence = 0;
+        if (fence_check(r) && !rc)
+            fg_log_warn("msg=\"partition fence changed after a commit; persons dropped from "
+                        "memory\"");
+        else if (!rc)
+            return 0;
+    }
+    drop_resident(r);   /* nothing written, or no longer fenced */
     return rc;
 }
 
@@ -1349,6 +1591,7 @@ static int exec_send(struct redis_state *r)
 
     if ((!r->prepared && rs_prepare(&r->base)) || r->failed || !r->c) {
         reset_batch(r);
+        drop_resident(r);
         return FG_EAGAIN;
     }
     if (!r->queued) {
@@ -1357,7 +1600,24 @@ static int exec_send(struct redis_state *r)
     }
     r->exec_owed = r->queued + 1;
     r->queued = 0;
-    send_word(r, "EXEC");
+    if (r->o.resident) {
+        /* The fence watched again at once, for the next commit. */
+        struct fg_buf key;
+        struct pipe pp;
+
+        fg_buf_init(&key);
+        pipe_init(r, &pp);
+        cmd_begin(&pp, "EXEC", NULL);
+        cmd_end(&pp);
+        fence_watch(r, &pp, &key);
+        pipe_send(r, &pp);
+        pipe_fini(r, &pp);
+        fg_buf_fini(&key);
+        r->exec_owed += 2;
+        r->exec_fence = 1;
+    } else {
+        send_word(r, "EXEC");
+    }
     reset_batch(r);
     while (!done)
         if (redisBufferWrite(r->c, &done) != REDIS_OK) {
@@ -1519,6 +1779,8 @@ static void rs_destroy(struct fg_state *st)
 
     reset_batch(r);
     fg_map_fini(&r->ghist);
+    free(r->owned);
+    free(r->epoch);
     if (r->c)
         redisFree(r->c);
     fg_state_destroy(r->mem);
@@ -1599,6 +1861,8 @@ struct fg_state *fg_state_redis_new(const struct fg_redis_opts *o, char *err, si
     if (r->o.connect_timeout_ms <= 0)
         r->o.connect_timeout_ms = 2000;
     r->mem = fg_state_memory_new();
+    if (r->o.resident)
+        fg_state_memory_on_drop(r->mem, line_dropped, r);
     fg_map_init(&r->ghist);
     fg_map_init(&r->dh);
     r->watermark = INT64_MIN / 4;

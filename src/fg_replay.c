@@ -216,7 +216,7 @@ int fg_replay_start(struct fg_replay *rp, const char *run_id)
     snprintf(rp->run_id, sizeof(rp->run_id), "%s", run_id);
     snprintf(rp->ns, sizeof(rp->ns), "replay:%s", rp->run_id);
     if (rp->redis) {
-        rp->st = fg_app_redis_state(&rp->app, rp->ns, rp->lateness, rp->dedup);
+        rp->st = fg_app_redis_state(&rp->app, rp->ns, rp->lateness, rp->dedup, 0);
         if (!rp->st)
             return FG_EXIT_CONFIG;
         fprintf(stderr, "fundguard replay: state in redis namespace %s\n", rp->ns);

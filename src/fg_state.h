@@ -150,6 +150,9 @@ struct fg_redis_opts {
     int64_t lateness;          /* seconds, as the engine's */
     int64_t dedup_seconds;     /* how long seen events/alerts are kept */
     int connect_timeout_ms;
+    /* Keep the persons of the partitions this worker owns in memory
+     * between batches (fg_state_redis_own), Redis being the durable copy. */
+    int resident;
 };
 
 /**
@@ -167,6 +170,14 @@ int fg_state_redis_connected(const struct fg_state *st);
 /** Why the server refused the last connection's credentials (AUTH failed,
  * NOAUTH, NOPERM), or NULL: a refusal that retrying will not cure. */
 const char *fg_state_redis_refused(const struct fg_state *st);
+/**
+ * Resident mode (fg_redis_opts.resident): this worker now owns these
+ * partitions of the claims topic (a new assignment; n = 0: none). The
+ * next batch takes a new epoch of each, the fence that fails the commits
+ * of any older owner, and the persons in memory are dropped and loaded
+ * again as they come. A commit owed is read here first.
+ */
+void fg_state_redis_own(struct fg_state *st, const int *parts, int n);
 /** Delete every key of the backend's namespace (SCAN + UNLINK). */
 int fg_state_redis_drop_namespace(struct fg_state *st);
 
@@ -201,6 +212,12 @@ struct fg_wline *fg_state_memory_load_line(struct fg_state *st, struct fg_person
                                            const struct fg_line_init *in, uint64_t seq,
                                            int64_t net_cnt);
 void fg_state_memory_clear_persons(struct fg_state *st);
+/* Called with each line an expiry sweep (advance) drops, before it is
+ * freed: a backend keeping persons in the store deletes its copy too. */
+void fg_state_memory_on_drop(struct fg_state *st,
+                             void (*fn)(void *opaque, struct fg_person *p,
+                                        const struct fg_wline *w),
+                             void *opaque);
 int fg_state_memory_has_person(struct fg_state *st, const char *psn_no);
 
 /* Begin a batch that reads these persons and nothing else. */

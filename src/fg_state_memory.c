@@ -111,6 +111,8 @@ struct mem_state {
     int64_t last_sweep;
     size_t nlines;
     size_t added_since_sweep;
+    void (*on_drop)(void *opaque, struct fg_person *p, const struct fg_wline *w);
+    void *drop_opaque;
 };
 
 /* Per group: its day histograms, for range sums without key probing. */
@@ -403,6 +405,8 @@ static void mem_advance(struct fg_state *st, int64_t watermark)
             continue;
         for (size_t j = 0; j < p->nlines; j++) {
             if (p->lines[j]->expire_at < watermark) {
+                if (m->on_drop)
+                    m->on_drop(m->drop_opaque, p, p->lines[j]);
                 free(p->lines[j]);
                 m->nlines--;
             } else {
@@ -669,4 +673,15 @@ void fg_state_memory_clear_persons(struct fg_state *st)
     fg_map_init(&m->persons);
     m->nlines = 0;
     m->added_since_sweep = 0;
+}
+
+void fg_state_memory_on_drop(struct fg_state *st,
+                             void (*fn)(void *opaque, struct fg_person *p,
+                                        const struct fg_wline *w),
+                             void *opaque)
+{
+    struct mem_state *m = (struct mem_state *)st;
+
+    m->on_drop = fn;
+    m->drop_opaque = opaque;
 }

@@ -104,8 +104,10 @@ DAEMON_CONSUMER='"statistics.interval.ms":500,"auto.commit.interval.ms":200,"ses
 # start_daemon [--set K=V...]: `fundguard run` (-c DAEMON_CONFIG, default
 # config/fundguard.json) against this test's broker and
 # Redis; logs to daemon.N.log (N counts the starts); sets DAEMON_PID,
-# METRICS_PORT and DAEMON_LOG.
+# METRICS_PORT and DAEMON_LOG. FG_DAEMON_SETS: more K=V settings (space
+# separated) for every daemon of the test, before its own.
 start_daemon() {
+    for _kv in ${FG_DAEMON_SETS:-}; do set -- --set "$_kv" "$@"; done
     DAEMON_RUN=$((DAEMON_RUN + 1))
     METRICS_PORT=$(free_port)
     DAEMON_LOG=$IT/daemon.$DAEMON_RUN.log

@@ -23,12 +23,13 @@
 #include "fg_event.h"
 #include "fg_state.h"
 
-static struct fg_state *open_state(const char *ns)
+static struct fg_state *open_backend(const char *ns, int resident)
 {
     const char *port = getenv("FG_REDIS_PORT");
     struct fg_redis_opts o = {
         .host = "127.0.0.1", .port = port ? atoi(port) : 0, .ns = ns,
         .lateness = 3600, .dedup_seconds = 86400, .connect_timeout_ms = 2000,
+        .resident = resident,
     };
     char err[256];
     struct fg_state *st;
@@ -37,6 +38,11 @@ static struct fg_state *open_state(const char *ns)
     st = fg_state_redis_new(&o, err, sizeof(err));
     assert_non_null(st);
     return st;
+}
+
+static struct fg_state *open_state(const char *ns)
+{
+    return open_backend(ns, 0);
 }
 
 static int is_seen(struct fg_state *st, const char *psn, uint64_t key)
@@ -661,6 +667,217 @@ static void test_connection_killed_after_prepare(void **unused)
     redisFree(c);
 }
 
+
+/* ---- resident mode ---- */
+
+/* Marks event key seen for the person (0: it was not). */
+static int mark(struct fg_state *st, const char *psn, uint64_t key)
+{
+    return st->ops->seen(st, st->ops->person(st, psn), FG_SEEN_EVENTS, key, 1800000000);
+}
+
+/* Two workers in resident mode, each given partition 0 in turn, as in a
+ * rebalance. A person stays in memory between batches (no round trip
+ * reads it again), and a new owner's epoch makes the old owner's next
+ * commit fail and its batches wait until it owns the partition again. */
+static void test_resident_fence(void **unused)
+{
+    struct fg_state *a = open_backend("test:fence", 1), *b = open_backend("test:fence", 1);
+    const char *names[1] = {"6600001"};
+    int part0[1] = {0};
+    uint64_t rt;
+
+    (void)unused;
+    fg_state_redis_own(a, part0, 1);
+    assert_int_equal(fg_state_begin(a, names, 1), 0);
+    assert_int_equal(mark(a, names[0], 1), 0);
+    assert_int_equal(a->ops->commit_batch(a), 0);
+    rt = a->round_trips;
+    assert_int_equal(fg_state_begin(a, names, 1), 0);
+    assert_int_equal(a->round_trips, rt);   /* nothing to read */
+    assert_int_equal(mark(a, names[0], 1), 1);
+    assert_int_equal(mark(a, names[0], 2), 0);
+    assert_int_equal(a->ops->commit_batch(a), 0);
+
+    /* b is given the partition: it loads what a wrote, and writes. */
+    fg_state_redis_own(b, part0, 1);
+    assert_int_equal(fg_state_begin(b, names, 1), 0);
+    assert_int_equal(mark(b, names[0], 2), 1);
+    assert_int_equal(mark(b, names[0], 3), 0);
+    assert_int_equal(b->ops->commit_batch(b), 0);
+
+    /* a has not heard of the rebalance yet: its memory is behind, and its
+     * commit must not land. */
+    assert_int_equal(fg_state_begin(a, names, 1), 0);
+    assert_int_equal(mark(a, names[0], 3), 0);
+    assert_int_equal(mark(a, names[0], 4), 0);
+    assert_int_equal(a->ops->commit_batch(a), FG_EAGAIN);
+    assert_int_equal(a->conflicts, 1);
+    assert_int_not_equal(fg_state_begin(a, names, 1), 0);   /* until it owns it again */
+    assert_int_not_equal(fg_state_begin(a, names, 1), 0);
+
+    /* Given the partition back, a reads b's write and not its own refused one. */
+    fg_state_redis_own(a, part0, 1);
+    assert_int_equal(fg_state_begin(a, names, 1), 0);
+    assert_int_equal(mark(a, names[0], 3), 1);
+    assert_int_equal(mark(a, names[0], 4), 0);
+    assert_int_equal(a->ops->commit_batch(a), 0);
+    /* and b, now the older owner, is fenced out in turn */
+    assert_int_equal(fg_state_begin(b, names, 1), 0);
+    assert_int_equal(mark(b, names[0], 5), 0);
+    assert_int_equal(b->ops->commit_batch(b), FG_EAGAIN);
+
+    fg_state_redis_drop_namespace(a);
+    a->ops->destroy(a);
+    b->ops->destroy(b);
+}
+
+/* A string key's value as a number (-1: no such key). */
+static long long peek_get(redisContext *c, const char *key)
+{
+    redisReply *rep = redisCommand(c, "GET %s", key);
+    long long v = -1;
+
+    assert_non_null(rep);
+    if (rep->type == REDIS_REPLY_STRING)
+        v = atoll(rep->str);
+    else
+        assert_int_equal(rep->type, REDIS_REPLY_NIL);
+    freeReplyObject(rep);
+    return v;
+}
+
+static void peek_do(redisContext *c, const char *cmd)
+{
+    redisReply *rep = redisCommand(c, cmd);
+
+    assert_non_null(rep);
+    assert_int_not_equal(rep->type, REDIS_REPLY_ERROR);
+    freeReplyObject(rep);
+}
+
+/* A lost connection fails the commit under way and drops the persons in
+ * memory: the next batch loads them again (it sees a write made
+ * meanwhile), under the epoch it holds.
+ * A fence key Redis lost (a restart without persistence) refuses the
+ * commit under way, and the next batch takes a new epoch. */
+static void test_resident_reconnect(void **unused)
+{
+    struct fg_state *a = open_backend("test:resreconn", 1);
+    redisContext *c = peek();
+    const char *names[1] = {"6600002"};
+    int part3[1] = {3};
+    char cmd[160];
+    int rc;
+
+    (void)unused;
+    fg_state_redis_own(a, part3, 1);
+    assert_int_equal(fg_state_begin(a, names, 1), 0);
+    assert_int_equal(mark(a, names[0], 1), 0);
+    assert_int_equal(a->ops->commit_batch(a), 0);
+    assert_int_equal(peek_get(c, "fg:test:resreconn:F:{p3}"), 1);
+
+    peek_do(c, "CLIENT KILL TYPE normal SKIPME yes");
+    snprintf(cmd, sizeof(cmd), "ZADD fg:test:resreconn:E:{%s} 1800000000 %016llx", names[0],
+             9ULL);
+    peek_do(c, cmd);
+    /* The batch may start from memory; its commit finds the connection
+     * gone, and the next batch loads the person again. */
+    assert_int_equal(fg_state_begin(a, names, 1), 0);
+    assert_int_equal(mark(a, names[0], 5), 0);
+    assert_int_equal(a->ops->commit_batch(a), FG_EAGAIN);
+    for (time_t until = time(NULL) + 10; (rc = fg_state_begin(a, names, 1)) != 0;)
+        assert_true(time(NULL) < until);
+    assert_int_equal(mark(a, names[0], 9), 1);   /* loaded again */
+    assert_int_equal(mark(a, names[0], 1), 1);
+    assert_int_equal(mark(a, names[0], 5), 0);
+    assert_int_equal(a->ops->commit_batch(a), 0);
+    assert_int_equal(peek_get(c, "fg:test:resreconn:F:{p3}"), 1);   /* same epoch */
+
+    peek_do(c, "DEL fg:test:resreconn:F:{p3}");
+    assert_int_equal(fg_state_begin(a, names, 1), 0);
+    assert_int_equal(mark(a, names[0], 10), 0);
+    assert_int_equal(a->ops->commit_batch(a), FG_EAGAIN);
+    assert_int_equal(fg_state_begin(a, names, 1), 0);
+    assert_int_equal(peek_get(c, "fg:test:resreconn:F:{p3}"), 1);   /* taken anew */
+    assert_int_equal(mark(a, names[0], 10), 0);   /* the refused commit wrote nothing */
+    assert_int_equal(a->ops->commit_batch(a), 0);
+    assert_int_equal(is_seen(a, names[0], 10), 1);
+
+    fg_state_redis_drop_namespace(a);
+    a->ops->destroy(a);
+    redisFree(c);
+}
+
+/* Redis takes no writes (maxmemory reached, noeviction): a new owner
+ * cannot take its epoch, so its batches wait (and hold no fence) until
+ * Redis takes writes again. */
+static void test_resident_fence_refused(void **unused)
+{
+    struct fg_state *a = open_backend("test:resrefused", 1);
+    redisContext *c = peek();
+    const char *names[1] = {"6600004"};
+    int part1[1] = {1};
+
+    (void)unused;
+    peek_do(c, "CONFIG SET maxmemory-policy noeviction");
+    peek_do(c, "CONFIG SET maxmemory 1");
+    fg_state_redis_own(a, part1, 1);
+    assert_int_equal(fg_state_begin(a, names, 1), FG_EAGAIN);
+    assert_int_equal(fg_state_begin(a, names, 1), FG_EAGAIN);
+    peek_do(c, "CONFIG SET maxmemory 0");
+    assert_int_equal(fg_state_begin(a, names, 1), 0);
+    assert_int_equal(peek_get(c, "fg:test:resrefused:F:{p1}"), 1);
+    assert_int_equal(mark(a, names[0], 1), 0);
+    assert_int_equal(a->ops->commit_batch(a), 0);
+
+    fg_state_redis_drop_namespace(a);
+    a->ops->destroy(a);
+    redisFree(c);
+}
+
+/* A line of a person kept in memory goes from Redis when the watermark
+ * passes its expiry (the memory store's sweep), with the next commit. */
+static void test_resident_expired_line(void **unused)
+{
+    struct fg_state *a = open_backend("test:resexp", 1);
+    redisContext *c = peek();
+    const char *names[1] = {"6600003"};
+    int part0[1] = {0};
+    struct fg_line_init in = {
+        .fee_time = 1000000, .pric = 100, .cnt = 1, .inscp = 100, .expire_at = 1000100,
+        .code = "X1", .fixmedins_code = "H1", .mdtrt_id = "M1", .feedetl_sn = "S1",
+        .setl_id = "T1",
+    };
+    struct fg_wline **win;
+    struct fg_person *p;
+    char key[64];
+
+    (void)unused;
+    snprintf(key, sizeof(key), "fg:test:resexp:L:{%s}", names[0]);
+    fg_state_redis_own(a, part0, 1);
+    assert_int_equal(fg_state_begin(a, names, 1), 0);
+    p = a->ops->person(a, names[0]);
+    a->ops->add_line(a, p, &in);
+    in.feedetl_sn = "S2";
+    in.expire_at = 3000000;
+    a->ops->add_line(a, p, &in);
+    assert_int_equal(a->ops->commit_batch(a), 0);
+    assert_int_equal(peek_int(c, "HLEN", key), 2 + 3);   /* and #wm, #tl, #ts */
+
+    a->ops->advance(a, 2000000);
+    assert_int_equal(fg_state_begin(a, names, 1), 0);
+    p = a->ops->person(a, names[0]);
+    assert_int_equal(a->ops->window(a, p, &win), 1);
+    assert_string_equal(win[0]->feedetl_sn, "S2");
+    assert_int_equal(a->ops->commit_batch(a), 0);
+    assert_int_equal(peek_int(c, "HLEN", key), 1 + 3);
+
+    fg_state_redis_drop_namespace(a);
+    a->ops->destroy(a);
+    redisFree(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -677,6 +894,10 @@ int main(void)
         cmocka_unit_test(test_ttls_set_once),
         cmocka_unit_test(test_hist_ttl_set_once),
         cmocka_unit_test(test_connection_killed_after_prepare),
+        cmocka_unit_test(test_resident_fence),
+        cmocka_unit_test(test_resident_reconnect),
+        cmocka_unit_test(test_resident_fence_refused),
+        cmocka_unit_test(test_resident_expired_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
