@@ -79,6 +79,7 @@ struct batch {
     struct bad_event *bad;
     size_t nc, nbad;
     struct fg_engine_mark mark;   /* the engine's counters before the attempt */
+    size_t due_max;               /* deferred judgements it takes along (due_limit) */
     double t0, dt;                /* taken in; judged and delivered after dt */
     double st0[STAGES], st1[STAGES];   /* d->stage_s then and after dt */
 };
@@ -892,7 +893,7 @@ static int attempt(struct daemon *d, struct batch *b, int send)
     t = now_s();
     progress_begin(d, &ex, b->claims, b->srcs, b->nc);
     t = stage_done(d, ST_PROGRESS, t);
-    fg_engine_set_due_limit(d->eng, due_limit(d, b->nc));
+    fg_engine_set_due_limit(d->eng, b->due_max);
     rc = fg_engine_batch_begin(d->eng, b->claims, b->nc, &ex.x);
     progress_end(&ex);
     t = stage_done(d, ST_LOAD, t);
@@ -1240,14 +1241,16 @@ static void batch_debug(const struct daemon *d, const struct batch *b)
 static struct batch *batch_new(struct daemon *d, const struct item *items, size_t n)
 {
     struct batch *b = fg_calloc(1, sizeof(*b));
+    size_t cap = n ? n : 1;
 
-    b->items = fg_malloc(n * sizeof(*b->items));
-    memcpy(b->items, items, n * sizeof(*items));
+    b->items = fg_malloc(cap * sizeof(*b->items));
+    if (n)
+        memcpy(b->items, items, n * sizeof(*items));
     b->n = n;
-    b->msgs = fg_calloc(n, sizeof(*b->msgs));
-    b->claims = fg_calloc(n, sizeof(*b->claims));
-    b->srcs = fg_calloc(n, sizeof(*b->srcs));
-    b->bad = fg_calloc(n, sizeof(*b->bad));
+    b->msgs = fg_calloc(cap, sizeof(*b->msgs));
+    b->claims = fg_calloc(cap, sizeof(*b->claims));
+    b->srcs = fg_calloc(cap, sizeof(*b->srcs));
+    b->bad = fg_calloc(cap, sizeof(*b->bad));
     b->t0 = now_s();
     memcpy(b->st0, d->stage_s, sizeof(b->st0));
     for (size_t i = 0; i < n; i++) {
@@ -1265,7 +1268,21 @@ static struct batch *batch_new(struct daemon *d, const struct item *items, size_
         }
     }
     set_progress(d, b->claims, b->srcs, b->nc);
+    b->due_max = due_limit(d, b->nc);
     return b;
+}
+
+static void batch_free(struct batch *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        item_free(&b->items[i]);
+    fg_engine_mark_free(&b->mark);
+    free(b->items);
+    free(b->msgs);
+    free(b->claims);
+    free(b->srcs);
+    free(b->bad);
+    free(b);
 }
 
 /* A batch is done: committed (rc 0; its offsets are stored), or left
@@ -1285,15 +1302,7 @@ static void batch_finish(struct daemon *d, struct batch *b, int rc)
         bucket++;
     d->lat_hist[bucket]++;
     d->batches++;
-    for (size_t i = 0; i < b->n; i++)
-        item_free(&b->items[i]);
-    fg_engine_mark_free(&b->mark);
-    free(b->items);
-    free(b->msgs);
-    free(b->claims);
-    free(b->srcs);
-    free(b->bad);
-    free(b);
+    batch_free(b);
 }
 
 /* Attempts until the batch is judged and committed (with send: its commit
@@ -1405,30 +1414,17 @@ static void process_batch(struct daemon *d, struct item *items, size_t n)
  * failure is left for the next tick. */
 static void tick(struct daemon *d)
 {
-    struct exchange ex;
-    int rc;
+    struct batch *b;
 
     if (now_s() - d->last_tick < 1.0 || d->paused)
         return;
     d->last_tick = now_s();
-    d->dr_failed = 0;
-    fg_engine_stats_checkpoint(d->eng);
-    progress_begin(d, &ex, NULL, NULL, 0);
-    fg_engine_set_due_limit(d->eng, due_limit(d, (size_t)d->batch_size));
-    rc = fg_engine_batch_begin(d->eng, NULL, 0, &ex.x);
-    progress_end(&ex);
-    if (rc == FG_OK && (rd_kafka_flush(d->producer, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-                        d->dr_failed)) {
-        fg_engine_batch_abort(d->eng);
-        rc = FG_EAGAIN;
-    } else if (rc == FG_OK) {
-        progress_publish(d);
-        rc = fg_engine_batch_commit(d->eng);
-    }
-    if (rc != FG_OK)
-        fg_engine_stats_rollback(d->eng);
-    else if (fg_engine_due_more(d->eng))
+    /* An empty batch that takes a full batch's share, committed at once. */
+    b = batch_new(d, NULL, 0);
+    b->due_max = due_limit(d, (size_t)d->batch_size);
+    if (attempt(d, b, 0) == FG_OK && fg_engine_due_more(d->eng))
         d->last_tick = 0;
+    batch_free(b);
 }
 
 /* ---- reload ---- */

@@ -132,6 +132,7 @@ struct redis_state {
     int nowned;
     int fenced;                      /* epochs watched and checked on this connection */
     int fence_lost;                  /* a newer owner took one: wait for own() */
+    uint64_t drops;                  /* times the resident persons were dropped */
 };
 
 #define FS "\x1f"
@@ -152,6 +153,7 @@ static void drop_resident(struct redis_state *r)
         return;
     fg_state_memory_clear_persons(r->mem);
     r->fenced = 0;
+    r->drops++;
 }
 
 static void disconnect(struct redis_state *r, const char *why)
@@ -760,6 +762,7 @@ static int load_persons(struct redis_state *r, const struct fg_batch_reads *rd, 
     size_t nu = 0, nprog = 0, nw = 0;
     double t0;
     int rc = 0, watch = !r->o.resident;   /* resident: the fence stands for WATCH */
+    uint64_t drops = r->drops;
     const char **uniq = fg_malloc((rd->n ? rd->n : 1) * sizeof(*uniq));
     const char **want = fg_malloc((rd->ngroups ? rd->ngroups : 1) * sizeof(*want));
 
@@ -834,6 +837,11 @@ static int load_persons(struct redis_state *r, const struct fg_batch_reads *rd, 
         rc = persons_read(r, uniq, nu, watch ? 1 + fresh : 0);
     if (!rc)
         rc = groups_read(r, want, nw);
+    /* Resident persons this batch counted on were dropped meanwhile (the
+     * commit read above failed, or the fence moved behind it): it must
+     * not be judged. */
+    if (!rc && r->drops != drops)
+        rc = FG_EAGAIN;
 timed:
     st->rt_seconds += mono() - t0;
 out:

@@ -58,6 +58,7 @@ it_cleanup() {
     set +e
     trap - EXIT
     stop_daemon_kill
+    for _p in ${IT_EXTRA_PIDS:-}; do kill -KILL "$_p" 2>/dev/null; wait "$_p" 2>/dev/null; done
     [ -n "${BROKER_PID:-}" ] && { kill "$BROKER_PID" 2>/dev/null; wait "$BROKER_PID" 2>/dev/null; }
     exec 3>&-
     stop_redis

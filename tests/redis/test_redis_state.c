@@ -676,6 +676,18 @@ static int mark(struct fg_state *st, const char *psn, uint64_t key)
     return st->ops->seen(st, st->ops->person(st, psn), FG_SEEN_EVENTS, key, 1800000000);
 }
 
+/* Gives st the partition (a new assignment), and commits event key as
+ * seen for the person. */
+static void own_and_mark(struct fg_state *st, int part, const char *psn, uint64_t key)
+{
+    const char *names[1] = {psn};
+
+    fg_state_redis_own(st, &part, 1);
+    assert_int_equal(fg_state_begin(st, names, 1), 0);
+    assert_int_equal(mark(st, psn, key), 0);
+    assert_int_equal(st->ops->commit_batch(st), 0);
+}
+
 /* Two workers in resident mode, each given partition 0 in turn, as in a
  * rebalance. A person stays in memory between batches (no round trip
  * reads it again), and a new owner's epoch makes the old owner's next
@@ -688,10 +700,7 @@ static void test_resident_fence(void **unused)
     uint64_t rt;
 
     (void)unused;
-    fg_state_redis_own(a, part0, 1);
-    assert_int_equal(fg_state_begin(a, names, 1), 0);
-    assert_int_equal(mark(a, names[0], 1), 0);
-    assert_int_equal(a->ops->commit_batch(a), 0);
+    own_and_mark(a, 0, names[0], 1);
     rt = a->round_trips;
     assert_int_equal(fg_state_begin(a, names, 1), 0);
     assert_int_equal(a->round_trips, rt);   /* nothing to read */
@@ -747,6 +756,32 @@ static long long peek_get(redisContext *c, const char *key)
     return v;
 }
 
+/* A commit sent without waiting is refused (a new owner took the
+ * partition): the next batch, which counted on the persons in memory,
+ * finds them dropped with the refusal and must not be judged. */
+static void test_resident_sent_commit_refused(void **unused)
+{
+    struct fg_state *a = open_backend("test:ressent", 1), *b = open_backend("test:ressent", 1);
+    const char *names[1] = {"6600005"};
+    int part0[1] = {0};
+
+    (void)unused;
+    own_and_mark(a, 0, names[0], 1);
+    assert_int_equal(fg_state_begin(a, names, 1), 0);
+    assert_int_equal(mark(a, names[0], 2), 0);
+    fg_state_redis_own(b, part0, 1);
+    assert_int_equal(fg_state_begin(b, names, 1), 0);
+    b->ops->abort_batch(b);
+    assert_int_equal(a->ops->commit_send(a), 0);
+    assert_int_equal(fg_state_begin(a, names, 1), FG_EAGAIN);
+    assert_int_equal(a->ops->commit_wait(a), FG_EAGAIN);
+    assert_int_equal(is_seen(b, names[0], 2), 0);
+
+    fg_state_redis_drop_namespace(a);
+    a->ops->destroy(a);
+    b->ops->destroy(b);
+}
+
 static void peek_do(redisContext *c, const char *cmd)
 {
     redisReply *rep = redisCommand(c, cmd);
@@ -766,15 +801,11 @@ static void test_resident_reconnect(void **unused)
     struct fg_state *a = open_backend("test:resreconn", 1);
     redisContext *c = peek();
     const char *names[1] = {"6600002"};
-    int part3[1] = {3};
     char cmd[160];
     int rc;
 
     (void)unused;
-    fg_state_redis_own(a, part3, 1);
-    assert_int_equal(fg_state_begin(a, names, 1), 0);
-    assert_int_equal(mark(a, names[0], 1), 0);
-    assert_int_equal(a->ops->commit_batch(a), 0);
+    own_and_mark(a, 3, names[0], 1);
     assert_int_equal(peek_get(c, "fg:test:resreconn:F:{p3}"), 1);
 
     peek_do(c, "CLIENT KILL TYPE normal SKIPME yes");
@@ -896,6 +927,7 @@ int main(void)
         cmocka_unit_test(test_connection_killed_after_prepare),
         cmocka_unit_test(test_resident_fence),
         cmocka_unit_test(test_resident_reconnect),
+        cmocka_unit_test(test_resident_sent_commit_refused),
         cmocka_unit_test(test_resident_fence_refused),
         cmocka_unit_test(test_resident_expired_line),
     };
