@@ -158,7 +158,10 @@ static void drop_resident(struct redis_state *r)
 
 static void disconnect(struct redis_state *r, const char *why)
 {
-    drop_resident(r);   /* the fence's WATCH went with the connection */
+    /* The fence's WATCH went with the connection. The persons are dropped
+     * by the next batch's fence_up, not here: this may be in the middle
+     * of a batch (a histogram read late), whose detectors hold them. */
+    r->fenced = 0;
     r->exec_fence = 0;
     if (r->exec_owed) {   /* a commit sent: applied or not, nobody can tell */
         r->exec_owed = 0;
