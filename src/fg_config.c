@@ -324,9 +324,9 @@ int fg_config_set(struct fg_config *cfg, const char *assignment, char *err,
 /* Keys the core knows, per top-level section. Detector sections are checked
  * against their descriptors by fg_detector; kafka.consumer/producer pass
  * through to librdkafka. */
-static const char *const section_keys[][12] = {
+static const char *const section_keys[][16] = {
     {"kafka", "bootstrap_servers", "group_id", "topics", "consumer", "producer", "batch_size",
-     "batch_ms", "idle_partition_ms", "align_seconds", "sasl_password_file", NULL},
+     "batch_ms", "idle_partition_ms", "align_seconds", "stall_ms", "sasl_password_file", NULL},
     {"redis", "host", "port", "unix_socket", "username", "password_file", "db", NULL},
     {"state", "backend", "lateness_seconds", "event_dedup_days", "retry_seconds",
      "deferred_per_event", "resident", NULL},

@@ -30,11 +30,13 @@
 #include <errno.h>
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -133,6 +135,9 @@ struct daemon {
         int64_t bound;     /* progress last published (metrics) */
         int owned;
         int held;          /* paused: its queue below is full */
+        int lib_paused;    /* paused in librdkafka by us (kept across revoke) */
+        double heard;      /* wall time of its last message or end, or of
+                            * its assignment or resume: the stall watch */
         int64_t seen;      /* latest event time received; FG_PROGRESS_UNKNOWN */
         struct item *q;    /* received, not yet judged, in arrival order */
         size_t qhead, qlen, qcap;
@@ -141,6 +146,9 @@ struct daemon {
     size_t queued;         /* items in all partition queues */
     double reassign_at;    /* wall time to assign the partitions again; 0 = no */
     uint64_t reassigns;
+    uint64_t stalls;       /* partitions found stalled (watch_stalls) */
+    long long stall_ms;    /* kafka.stall_ms */
+    int fault_pause;       /* FUNDGUARD_FAULT_PAUSE_PARTITION, or -1 */
     uint64_t holds;        /* partitions paused for a long queue */
     double blocked_since;  /* wall time the merge first waited; 0 = not */
     struct parse_work parse;   /* received, being parsed, not yet queued */
@@ -262,6 +270,7 @@ static void own_partitions(struct daemon *d, const rd_kafka_topic_partition_list
          * starts unknown (or from its previous owner's published value). */
         d->parts[p].owned = owned;
         d->parts[p].held = 0;   /* the assignment sets the pause state anew */
+        d->parts[p].heard = now_s();
         /* What was received from a partition that goes is not judged here:
          * its offsets were not stored, so its next owner reads it again. */
         while (!owned && d->parts[p].qlen) {
@@ -494,6 +503,60 @@ static void advance_partitions(struct daemon *d, struct fg_claim **claims,
     }
 }
 
+/*
+ * Pause or resume the claims partitions of l in librdkafka, noting which
+ * are paused. librdkafka 2.0 keeps a pause across a revoke and the next
+ * assignment; and a resume, even of a partition that is not paused, bumps
+ * the partition's op version, so that a fetch start of its assignment
+ * queued before it is discarded as outdated: the partition is then never
+ * fetched, with no message, no end and no error. So only partitions noted
+ * paused are resumed (all of them with all set), and on an assignment
+ * before it is made, not after.
+ */
+static void pause_list(struct daemon *d, const rd_kafka_topic_partition_list_t *l, int pause,
+                       int all)
+{
+    rd_kafka_topic_partition_list_t *sel = rd_kafka_topic_partition_list_new(l->cnt + 1);
+
+    for (int i = 0; i < l->cnt; i++) {
+        int p = l->elems[i].partition;
+        if (p < 0 || p >= d->nparts || strcmp(l->elems[i].topic, d->topic_claims) != 0 ||
+            (!pause && !all && !d->parts[p].lib_paused))
+            continue;
+        rd_kafka_topic_partition_list_add(sel, d->topic_claims, p);
+    }
+    if (sel->cnt)
+        (pause ? rd_kafka_pause_partitions : rd_kafka_resume_partitions)(d->consumer, sel);
+    for (int i = 0; i < sel->cnt; i++) {
+        struct part *q = &d->parts[sel->elems[i].partition];
+        if (sel->elems[i].err)
+            continue;   /* unknown to librdkafka yet: nothing to pause */
+        q->lib_paused = pause;
+        q->heard = now_s();
+    }
+    rd_kafka_topic_partition_list_destroy(sel);
+}
+
+/* FUNDGUARD_FAULT_PAUSE_PARTITION=<p> (tests): at the first assignment
+ * holding p, pause it in librdkafka without noting it, as librdkafka 2.0
+ * can leave a partition by itself (pause_list()). watch_stalls() must
+ * find it. */
+static void fault_pause(struct daemon *d, const rd_kafka_topic_partition_list_t *l)
+{
+    rd_kafka_topic_partition_list_t *one;
+
+    if (d->fault_pause < 0 ||
+        !rd_kafka_topic_partition_list_find(l, d->topic_claims, d->fault_pause))
+        return;
+    one = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(one, d->topic_claims, d->fault_pause);
+    rd_kafka_pause_partitions(d->consumer, one);
+    rd_kafka_topic_partition_list_destroy(one);
+    fg_log_warn("msg=\"fault injection: partition paused unnoted\" partition=%d",
+                d->fault_pause);
+    d->fault_pause = -1;
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -510,17 +573,17 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         fg_log_info("msg=\"partitions assigned\" count=%d", parts->cnt);
         own_partitions(d, parts, 1);
-        rd_kafka_assign(rk, parts);
         /* librdkafka remembers a pause on the partition object across a
          * revoke and a new assignment, so set the state explicitly: paused
-         * while a batch is being retried, running otherwise. */
-        if (d->retrying) {
-            rd_kafka_pause_partitions(rk, parts);
-            d->paused = 1;
-        } else {
-            rd_kafka_resume_partitions(rk, parts);
-            d->paused = 0;
-        }
+         * while a batch is being retried, running otherwise (what was
+         * paused here resumed before the assignment: pause_list()). */
+        if (!d->retrying)
+            pause_list(d, parts, 0, 0);
+        rd_kafka_assign(rk, parts);
+        if (d->retrying)
+            pause_list(d, parts, 1, 0);
+        d->paused = d->retrying;
+        fault_pause(d, parts);
     } else {
         fg_log_info("msg=\"partitions revoked\" count=%d", parts->cnt);
         own_partitions(d, parts, 0);
@@ -685,6 +748,16 @@ static void metrics_text(struct daemon *d, struct fg_buf *b)
                          "# TYPE fundguard_partition_holds_total counter\n"
                          "fundguard_partition_holds_total %llu\n",
                       d->queued, held, (unsigned long long)d->holds);
+        fg_buf_printf(b, "# HELP fundguard_partition_stalls_total Partitions found silent "
+                         "while not caught up (kafka.stall_ms), each answered by assigning "
+                         "the partitions again.\n"
+                         "# TYPE fundguard_partition_stalls_total counter\n"
+                         "fundguard_partition_stalls_total %llu\n"
+                         "# HELP fundguard_partition_reassigns_total Times the partitions were "
+                         "assigned again (a stall, or committed offsets not fetched).\n"
+                         "# TYPE fundguard_partition_reassigns_total counter\n"
+                         "fundguard_partition_reassigns_total %llu\n",
+                      (unsigned long long)d->stalls, (unsigned long long)d->reassigns);
         /* Which partition holds the complete days back. */
         fg_buf_printf(b, "# HELP fundguard_partition_progress_seconds Event time (Unix "
                          "seconds) up to which a partition owned here is known complete "
@@ -834,7 +907,7 @@ static void set_paused(struct daemon *d, int pause)
     if (pause == d->paused || rd_kafka_assignment(d->consumer, &parts) || !parts)
         return;
     if (pause) {
-        rd_kafka_pause_partitions(d->consumer, parts);
+        pause_list(d, parts, 1, 0);
     } else {
         /* Partitions held for their long queues stay paused. */
         for (int i = parts->cnt - 1; i >= 0; i--) {
@@ -843,7 +916,7 @@ static void set_paused(struct daemon *d, int pause)
                 strcmp(parts->elems[i].topic, d->topic_claims) == 0)
                 rd_kafka_topic_partition_list_del_by_idx(parts, i);
         }
-        rd_kafka_resume_partitions(d->consumer, parts);
+        pause_list(d, parts, 0, 0);
     }
     rd_kafka_topic_partition_list_destroy(parts);
     d->paused = pause;
@@ -1043,9 +1116,12 @@ static void receive(struct daemon *d, rd_kafka_message_t **msgs, size_t n)
 static void take_in(struct daemon *d, rd_kafka_message_t **msgs, ssize_t got, int ahead)
 {
     size_t n = 0;
+    double now = got > 0 ? now_s() : 0;
 
     for (ssize_t i = 0; i < got; i++) {
         int p = msgs[i]->partition;
+        if (p >= 0 && p < d->nparts)
+            d->parts[p].heard = now;
         if (msgs[i]->err) {
             if (msgs[i]->err == RD_KAFKA_RESP_ERR_NOT_COORDINATOR &&
                 d->reassign_at <= 0) {
@@ -1060,7 +1136,7 @@ static void take_in(struct daemon *d, rd_kafka_message_t **msgs, ssize_t got, in
                             rd_kafka_message_errstr(msgs[i]));
             else if (p >= 0 && p < d->nparts) {
                 if (d->parts[p].eof_since <= 0)
-                    d->parts[p].eof_since = now_s();
+                    d->parts[p].eof_since = now;
                 d->parts[p].eof_ever = 1;
                 d->parts[p].eof_offset = msgs[i]->offset;
             }
@@ -1150,13 +1226,65 @@ static void reassign(struct daemon *d)
     for (int i = 0; i < parts->cnt; i++)
         parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID;   /* the committed offset */
     rd_kafka_assign(d->consumer, NULL);
+    /* Resumed while unassigned (pause_list()): every one of them, for a
+     * stalled partition may be one librdkafka holds paused unbeknown. */
+    if (!d->paused)
+        pause_list(d, parts, 0, 1);
     rd_kafka_assign(d->consumer, parts);
     if (d->paused)
-        rd_kafka_pause_partitions(d->consumer, parts);
-    else
-        rd_kafka_resume_partitions(d->consumer, parts);
+        pause_list(d, parts, 1, 0);
     rd_kafka_topic_partition_list_destroy(parts);
+    for (int p = 0; p < d->nparts; p++)
+        d->parts[p].heard = now_s();
     d->reassigns++;
+}
+
+/* A partition's fetch state from librdkafka's last statistics, for the
+ * log ("?" if they do not say). */
+static void fetch_state(const struct daemon *d, int p, char *out, size_t len)
+{
+    json_t *root = d->last_stats_json ? json_loads(d->last_stats_json, 0, NULL) : NULL, *v;
+    char pn[16];
+    const char *path[] = {"topics", d->topic_claims, "partitions", pn, "fetch_state"};
+
+    snprintf(pn, sizeof(pn), "%d", p);
+    v = root;
+    for (size_t i = 0; i < FG_ARRAY_LEN(path); i++)
+        v = json_object_get(v, path[i]);
+    snprintf(out, len, "%s", json_is_string(v) ? json_string_value(v) : "?");
+    json_decref(root);
+}
+
+/*
+ * A partition owned, neither paused nor held, with nothing queued or being
+ * parsed, not caught up, and silent (no message, no end) for kafka.stall_ms
+ * while librdkafka's queue is empty, is stalled: fetching, librdkafka
+ * brings its messages or its end within fetch.wait.max.ms. librdkafka 2.0
+ * can lose a partition's fetch start or resume (pause_list()) and then
+ * neither fetches it nor says so. The partitions are assigned again, and
+ * resumed (reassign()): once per kafka.stall_ms at most.
+ */
+static void watch_stalls(struct daemon *d)
+{
+    double now = now_s();
+
+    if (d->stall_ms <= 0 || d->paused || d->retrying || d->reassign_at > 0 ||
+        d->parse.active || rd_kafka_queue_length(d->queue) > 0)
+        return;
+    for (int p = 0; p < d->nparts; p++) {
+        const struct part *q = &d->parts[p];
+        char state[32];
+        if (!q->owned || q->held || q->lib_paused || q->qlen || q->inflight ||
+            (now - q->heard) * 1000 < (double)d->stall_ms || caught_up(d, p))
+            continue;
+        fetch_state(d, p, state, sizeof(state));
+        fg_log_warn("msg=\"partition stalled: assigning the partitions again\" partition=%d "
+                    "silent_ms=%.0f fetch_state=%s",
+                    p, (now - q->heard) * 1000, state);
+        d->stalls++;
+        d->reassign_at = now;
+        return;
+    }
 }
 
 /* A partition whose queue is long is paused until it has shrunk, so that
@@ -1179,9 +1307,9 @@ static void hold_partitions(struct daemon *d)
         rd_kafka_topic_partition_list_add(*l, d->topic_claims, p);
     }
     if (hold && !d->paused)
-        rd_kafka_pause_partitions(d->consumer, hold);
+        pause_list(d, hold, 1, 0);
     if (release && !d->paused)
-        rd_kafka_resume_partitions(d->consumer, release);
+        pause_list(d, release, 0, 0);
     if (hold)
         rd_kafka_topic_partition_list_destroy(hold);
     if (release)
@@ -1492,6 +1620,8 @@ static int run(struct daemon *d)
                       sizeof(err)) ||
         fg_config_int(d->app.cfg, "kafka.align_seconds", 3600, 0, 30LL * 86400, &d->align_s,
                       err, sizeof(err)) ||
+        fg_config_int(d->app.cfg, "kafka.stall_ms", 10000, 0, 86400000, &d->stall_ms, err,
+                      sizeof(err)) ||
         fg_config_int(d->app.cfg, "metrics.interval_seconds", 30, 1, 86400,
                       &d->stats_interval, err, sizeof(err)) ||
         fg_config_bool(d->app.cfg, "state.resident", 0, &d->resident, err, sizeof(err))) {
@@ -1607,6 +1737,7 @@ static int run(struct daemon *d)
         }
         receive_finish(d);
         hold_partitions(d);
+        watch_stalls(d);
         rd_kafka_poll(d->producer, 0);
         metrics_serve(d);
         if (g_reload)
@@ -1635,6 +1766,16 @@ int fg_cmd_run(int argc, char **argv)
     int rc;
 
     d.config = "config/fundguard.json";
+    d.fault_pause = -1;
+    if (getenv("FUNDGUARD_FAULT_PAUSE_PARTITION")) {
+        char *end;
+        long v = strtol(getenv("FUNDGUARD_FAULT_PAUSE_PARTITION"), &end, 10);
+        if (*end || v < 0 || v > INT_MAX) {
+            fprintf(stderr, "fundguard: FUNDGUARD_FAULT_PAUSE_PARTITION: not a partition\n");
+            return FG_EXIT_USAGE;
+        }
+        d.fault_pause = (int)v;
+    }
     for (int i = 0; i < argc; i++) {
         if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
             d.config = argv[++i];

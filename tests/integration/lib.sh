@@ -70,6 +70,9 @@ it_cleanup() {
         IT_OK=0
         rc=1
     fi
+    # A stalled partition is recovered from (kafka.stall_ms), but say so:
+    # it is librdkafka misbehaving, and worth knowing when a test is slow.
+    grep -h "partition stalled" "$IT"/daemon.*.log 2>/dev/null | sed 's/^/note: /' || true
     if [ "$IT_OK" = 1 ] && [ -z "${FG_KEEP:-}" ]; then
         rm -rf "$IT"
     else
