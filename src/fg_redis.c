@@ -488,7 +488,7 @@ static int load_line(struct redis_state *r, struct fg_person *p, char *f, size_t
     return rc;
 }
 
-/* Appends a one-word command (EXEC, DISCARD) behind what is queued. */
+/* Appends a one-word command (DISCARD) behind what is queued. */
 static void send_word(struct redis_state *r, const char *word)
 {
     struct pipe pp;
@@ -621,6 +621,25 @@ static redisReply *array_reply(struct redis_state *r, const char *what)
     return NULL;
 }
 
+/* The next reply when it is not an error (a status, a count): 0.
+ * Otherwise FG_EAGAIN, and the connection dropped, naming what (the
+ * command it answers) and the server's or the connection's error. */
+static int status_reply(struct redis_state *r, const char *what)
+{
+    redisReply *rep = NULL;
+    char why[200];
+
+    if (redisGetReply(r->c, (void **)&rep) == REDIS_OK && command_ok(rep)) {
+        freeReplyObject(rep);
+        return 0;
+    }
+    snprintf(why, sizeof(why), "%s: %s", what,
+             rep ? rep->str : r->c->err ? r->c->errstr : "no reply");
+    freeReplyObject(rep);
+    disconnect(r, why);
+    return FG_EAGAIN;
+}
+
 /* Reads the HGETALL of each group in want[0..nw) into the batch's cache. */
 static int groups_read(struct redis_state *r, const char **want, size_t nw)
 {
@@ -652,27 +671,23 @@ static int exec_read(struct redis_state *r);
 static void fence_watch(struct redis_state *r, struct pipe *pp, struct fg_buf *key);
 static int fence_check(struct redis_state *r);
 
-/* Reads the replies owed for the progress read (HGETALL) into rd->all. */
-static int progress_read(struct redis_state *r, size_t owed, const struct fg_batch_reads *rd)
+/* Reads the progress read's reply (HGETALL), when asked, into rd->all. */
+static int progress_read(struct redis_state *r, int asked, const struct fg_batch_reads *rd)
 {
+    redisReply *rep;
+
     for (int i = 0; i < rd->nparts; i++)
         rd->all[i] = FG_PROGRESS_UNKNOWN;
-    for (size_t i = 0; i < owed; i++) {
-        redisReply *rep = NULL;
-        if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep ||
-            rep->type == REDIS_REPLY_ERROR) {
-            freeReplyObject(rep);
-            disconnect(r, r->c && r->c->err ? r->c->errstr : "bad reply");
-            return FG_EAGAIN;
-        }
-        if (i == owed - 1 && rep->type == REDIS_REPLY_ARRAY)
-            for (size_t e = 0; e + 1 < rep->elements; e += 2) {
-                long p = strtol(rep->element[e]->str, NULL, 10);
-                if (p >= 0 && p < rd->nparts)
-                    rd->all[p] = strtoll(rep->element[e + 1]->str, NULL, 10);
-            }
-        freeReplyObject(rep);
+    if (!asked)
+        return 0;
+    if (!(rep = array_reply(r, "progress read")))
+        return FG_EAGAIN;
+    for (size_t e = 0; e + 1 < rep->elements; e += 2) {
+        long p = strtol(rep->element[e]->str, NULL, 10);
+        if (p >= 0 && p < rd->nparts)
+            rd->all[p] = strtoll(rep->element[e + 1]->str, NULL, 10);
     }
+    freeReplyObject(rep);
     return 0;
 }
 
@@ -683,15 +698,9 @@ static int persons_read(struct redis_state *r, const char **uniq, size_t nu, int
 {
     int64_t cut = r->watermark - r->o.lateness;
 
-    for (int k = 0; k < head; k++) {
-        redisReply *rep = NULL;
-        if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !command_ok(rep)) {
-            freeReplyObject(rep);
-            disconnect(r, r->c && r->c->err ? r->c->errstr : "WATCH failed");
+    for (int k = 0; k < head; k++)
+        if (status_reply(r, "WATCH"))
             return FG_EAGAIN;
-        }
-        freeReplyObject(rep);
-    }
     for (size_t i = 0; i < nu; i++) {
         struct fg_person *p = r->mem->ops->person(r->mem, uniq[i]);
         struct fg_person_keys *pk = fg_person_keys(p);
@@ -762,7 +771,8 @@ static int load_persons(struct redis_state *r, const struct fg_batch_reads *rd, 
     struct fg_buf key;
     struct pipe pp;
     struct fg_map seen;
-    size_t nu = 0, nprog = 0, nw = 0;
+    size_t nu = 0, nw = 0;
+    int prog = 0;
     double t0;
     int rc = 0, watch = !r->o.resident;   /* resident: the fence stands for WATCH */
     uint64_t drops = r->drops;
@@ -788,7 +798,7 @@ static int load_persons(struct redis_state *r, const struct fg_batch_reads *rd, 
         ns_key(&key, r, 'W', rd->topic, 1, 0);
         cmd_begin(&pp, "HGETALL", &key);
         cmd_end(&pp);
-        nprog = 1;
+        prog = 1;
     }
     if (watch && (fresh || nu))
         watch_persons(r, &pp, &key, uniq, nu, fresh);
@@ -835,7 +845,7 @@ static int load_persons(struct redis_state *r, const struct fg_batch_reads *rd, 
             goto timed;
         }
     }
-    rc = progress_read(r, nprog, rd);
+    rc = progress_read(r, prog, rd);
     if (!rc && (watch ? fresh || nu : nu))
         rc = persons_read(r, uniq, nu, watch ? 1 + fresh : 0);
     if (!rc)
@@ -893,25 +903,13 @@ static void fence_watch(struct redis_state *r, struct pipe *pp, struct fg_buf *k
  * (epoch 0); one ahead of ours belongs to a newer owner (fence_lost). */
 static int fence_check(struct redis_state *r)
 {
-    redisReply *rep = NULL;
+    redisReply *rep;
     int rc = 0;
 
-    if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !command_ok(rep)) {
-        freeReplyObject(rep);
-        disconnect(r, r->c && r->c->err ? r->c->errstr : "WATCH failed");
+    if (status_reply(r, "fence WATCH"))
         return FG_EAGAIN;
-    }
-    freeReplyObject(rep);
-    if (!r->nowned) {
-        rep = NULL;
-        if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !command_ok(rep)) {
-            freeReplyObject(rep);
-            disconnect(r, r->c && r->c->err ? r->c->errstr : "bad reply");
-            return FG_EAGAIN;
-        }
-        freeReplyObject(rep);
-        return 0;
-    }
+    if (!r->nowned)
+        return status_reply(r, "PING");
     if (!(rep = array_reply(r, "fence read")))
         return FG_EAGAIN;
     for (int i = 0; i < r->nowned; i++) {
@@ -1598,6 +1596,8 @@ static int exec_read(struct redis_state *r)
  * commit, 0 when sent, FG_EAGAIN when the batch cannot be committed. */
 static int exec_send(struct redis_state *r)
 {
+    struct fg_buf key;
+    struct pipe pp;
     int done = 0;
 
     if ((!r->prepared && rs_prepare(&r->base)) || r->failed || !r->c) {
@@ -1611,24 +1611,19 @@ static int exec_send(struct redis_state *r)
     }
     r->exec_owed = r->queued + 1;
     r->queued = 0;
+    fg_buf_init(&key);
+    pipe_init(r, &pp);
+    cmd_begin(&pp, "EXEC", NULL);
+    cmd_end(&pp);
     if (r->o.resident) {
         /* The fence watched again at once, for the next commit. */
-        struct fg_buf key;
-        struct pipe pp;
-
-        fg_buf_init(&key);
-        pipe_init(r, &pp);
-        cmd_begin(&pp, "EXEC", NULL);
-        cmd_end(&pp);
         fence_watch(r, &pp, &key);
-        pipe_send(r, &pp);
-        pipe_fini(r, &pp);
-        fg_buf_fini(&key);
         r->exec_owed += 2;
         r->exec_fence = 1;
-    } else {
-        send_word(r, "EXEC");
     }
+    pipe_send(r, &pp);
+    pipe_fini(r, &pp);
+    fg_buf_fini(&key);
     reset_batch(r);
     while (!done)
         if (redisBufferWrite(r->c, &done) != REDIS_OK) {
