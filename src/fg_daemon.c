@@ -138,6 +138,7 @@ struct daemon {
         int lib_paused;    /* paused in librdkafka by us (kept across revoke) */
         double heard;      /* wall time of its last message or end, or of
                             * its assignment or resume: the stall watch */
+        double asked;      /* when its high watermark was last asked for */
         int64_t seen;      /* latest event time received; FG_PROGRESS_UNKNOWN */
         struct item *q;    /* received, not yet judged, in arrival order */
         size_t qhead, qlen, qcap;
@@ -149,6 +150,7 @@ struct daemon {
     uint64_t stalls;       /* partitions found stalled (watch_stalls) */
     long long stall_ms;    /* kafka.stall_ms */
     int fault_pause;       /* FUNDGUARD_FAULT_PAUSE_PARTITION, or -1 */
+    int fault_at_end;      /* ... at the partition's first end, not assignment */
     uint64_t holds;        /* partitions paused for a long queue */
     double blocked_since;  /* wall time the merge first waited; 0 = not */
     struct parse_work parse;   /* received, being parsed, not yet queued */
@@ -309,15 +311,19 @@ static int topic_partitions(struct daemon *d)
 
 /* Nothing left to read in the partition as far as the consumer knows:
  * its position is at the high watermark of the last fetch. Messages
- * fetched but not yet handed to us count as unread. */
-static int caught_up(struct daemon *d, int p)
+ * fetched but not yet handed to us count as unread. With ask_ms, the
+ * high watermark is asked of the broker instead (waiting up to ask_ms):
+ * a partition not fetched has none newer than its last fetch. */
+static int caught_up(struct daemon *d, int p, int ask_ms)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     int64_t lo = 0, hi = 0, pos;
 
     rd_kafka_topic_partition_list_add(l, d->topic_claims, p);
     if (rd_kafka_position(d->consumer, l) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-        rd_kafka_get_watermark_offsets(d->consumer, d->topic_claims, p, &lo, &hi) !=
+        (ask_ms ? rd_kafka_query_watermark_offsets(d->consumer, d->topic_claims, p, &lo, &hi,
+                                                   ask_ms)
+                : rd_kafka_get_watermark_offsets(d->consumer, d->topic_claims, p, &lo, &hi)) !=
             RD_KAFKA_RESP_ERR_NO_ERROR) {
         rd_kafka_topic_partition_list_destroy(l);
         return 0;
@@ -406,7 +412,7 @@ static int64_t *progress_of(struct daemon *d, struct fg_claim *const *claims,
          * once per offset, and a pause or a new assignment that re-reads
          * messages does not report it again. */
         if (q->eof_ever && q->qlen == 0 && q->inflight == 0 && in_batch == INT64_MAX &&
-            caught_up(d, p)) {
+            caught_up(d, p, 0)) {
             if (q->caught_since <= 0)
                 d->parts[p].caught_since = now;
         } else {
@@ -537,16 +543,17 @@ static void pause_list(struct daemon *d, const rd_kafka_topic_partition_list_t *
     rd_kafka_topic_partition_list_destroy(sel);
 }
 
-/* FUNDGUARD_FAULT_PAUSE_PARTITION=<p> (tests): at the first assignment
- * holding p, pause it in librdkafka without noting it, as librdkafka 2.0
- * can leave a partition by itself (pause_list()). watch_stalls() must
- * find it. */
-static void fault_pause(struct daemon *d, const rd_kafka_topic_partition_list_t *l)
+/* FUNDGUARD_FAULT_PAUSE_PARTITION=<p>[@end] (tests): at the first
+ * assignment holding p (with @end: when p first reaches its end), pause it
+ * in librdkafka without noting it, as librdkafka 2.0 can leave a partition
+ * by itself (pause_list()). watch_stalls() must find it. */
+static void fault_pause(struct daemon *d, const rd_kafka_topic_partition_list_t *l, int p)
 {
     rd_kafka_topic_partition_list_t *one;
 
-    if (d->fault_pause < 0 ||
-        !rd_kafka_topic_partition_list_find(l, d->topic_claims, d->fault_pause))
+    if (d->fault_pause < 0 || d->fault_at_end != (l == NULL) ||
+        (l ? !rd_kafka_topic_partition_list_find(l, d->topic_claims, d->fault_pause)
+           : p != d->fault_pause))
         return;
     one = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(one, d->topic_claims, d->fault_pause);
@@ -583,7 +590,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         if (d->retrying)
             pause_list(d, parts, 1, 0);
         d->paused = d->retrying;
-        fault_pause(d, parts);
+        fault_pause(d, parts, -1);
     } else {
         fg_log_info("msg=\"partitions revoked\" count=%d", parts->cnt);
         own_partitions(d, parts, 0);
@@ -798,7 +805,8 @@ static void metrics_text(struct daemon *d, struct fg_buf *b)
     fg_buf_printf(b, "# HELP fundguard_batch_stage_seconds_total Wall time by stage: waiting "
                      "for messages, parsing, and of batch attempts: progress exchange, "
                      "state load, detection, alert delivery (producer flush), state "
-                     "commit.\n"
+                     "commit. The once-a-second idle tick is an empty batch and counts "
+                     "too.\n"
                      "# TYPE fundguard_batch_stage_seconds_total counter\n");
     for (int i = 0; i < STAGES; i++)
         fg_buf_printf(b, "fundguard_batch_stage_seconds_total{stage=\"%s\"} %.6f\n",
@@ -1139,6 +1147,7 @@ static void take_in(struct daemon *d, rd_kafka_message_t **msgs, ssize_t got, in
                     d->parts[p].eof_since = now;
                 d->parts[p].eof_ever = 1;
                 d->parts[p].eof_offset = msgs[i]->offset;
+                fault_pause(d, NULL, p);
             }
             rd_kafka_message_destroy(msgs[i]);
             continue;
@@ -1263,20 +1272,35 @@ static void fetch_state(const struct daemon *d, int p, char *out, size_t len)
  * can lose a partition's fetch start or resume (pause_list()) and then
  * neither fetches it nor says so. The partitions are assigned again, and
  * resumed (reassign()): once per kafka.stall_ms at most.
+ *
+ * A partition not fetched keeps the high watermark of its last fetch, so
+ * one that went silent at its end looks caught up however much is written
+ * to it since: such a partition's high watermark is asked of the broker,
+ * one partition per call and each at most once per kafka.stall_ms (an
+ * idle partition costs one ListOffsets request per kafka.stall_ms).
  */
 static void watch_stalls(struct daemon *d)
 {
     double now = now_s();
+    int asked = 0;
 
     if (d->stall_ms <= 0 || d->paused || d->retrying || d->reassign_at > 0 ||
         d->parse.active || rd_kafka_queue_length(d->queue) > 0)
         return;
     for (int p = 0; p < d->nparts; p++) {
-        const struct part *q = &d->parts[p];
+        struct part *q = &d->parts[p];
         char state[32];
         if (!q->owned || q->held || q->lib_paused || q->qlen || q->inflight ||
-            (now - q->heard) * 1000 < (double)d->stall_ms || caught_up(d, p))
+            (now - q->heard) * 1000 < (double)d->stall_ms)
             continue;
+        if (caught_up(d, p, 0)) {
+            if (asked || (now - q->asked) * 1000 < (double)d->stall_ms)
+                continue;
+            asked = 1;
+            q->asked = now;
+            if (caught_up(d, p, 500))
+                continue;
+        }
         fetch_state(d, p, state, sizeof(state));
         fg_log_warn("msg=\"partition stalled: assigning the partitions again\" partition=%d "
                     "silent_ms=%.0f fetch_state=%s",
@@ -1770,7 +1794,8 @@ int fg_cmd_run(int argc, char **argv)
     if (getenv("FUNDGUARD_FAULT_PAUSE_PARTITION")) {
         char *end;
         long v = strtol(getenv("FUNDGUARD_FAULT_PAUSE_PARTITION"), &end, 10);
-        if (*end || v < 0 || v > INT_MAX) {
+        d.fault_at_end = strcmp(end, "@end") == 0;
+        if ((*end && !d.fault_at_end) || v < 0 || v > INT_MAX) {
             fprintf(stderr, "fundguard: FUNDGUARD_FAULT_PAUSE_PARTITION: not a partition\n");
             return FG_EXIT_USAGE;
         }

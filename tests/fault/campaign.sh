@@ -106,7 +106,7 @@ DAEMON_CONFIG=$IT/fundguard.json
 : >"$IT/faults.log"
 start_redis "$IT" || it_fail "redis did not start"
 start_broker
-start_daemon --set kafka.batch_size=50 --set "$ROBUST_SET"
+start_daemon --set kafka.batch_size=50 --set "$ROBUST_SET" --set kafka.stall_ms=3000
 
 # ---- helpers
 ms_sleep() { sleep "$(($1 / 1000)).$(printf '%03d' $(($1 % 1000)))"; }
@@ -149,9 +149,20 @@ produce_keyed() {
     echo "$2" >>"$IT/produced.log"
 }
 
+# restart_daemon BATCH_SIZE: kill -9 and start again. Every other restart
+# (by step number, so the seeded plan stays as it was) a partition is
+# stalled inside librdkafka at the new daemon's first assignment
+# (FUNDGUARD_FAULT_PAUSE_PARTITION, tests/integration/test_partition_stall.sh):
+# the stall watch must find it.
 restart_daemon() {
     stop_daemon_kill
-    start_daemon --set kafka.batch_size="$1" --set "$ROBUST_SET"
+    if [ $((step % 2)) = 1 ]; then
+        FUNDGUARD_FAULT_PAUSE_PARTITION=$((step % CLAIMS_PARTITIONS))
+        export FUNDGUARD_FAULT_PAUSE_PARTITION
+        fault stall-armed
+    fi
+    start_daemon --set kafka.batch_size="$1" --set "$ROBUST_SET" --set kafka.stall_ms=3000
+    unset FUNDGUARD_FAULT_PAUSE_PARTITION
 }
 
 # hup_send; hup_wait: SIGHUP, then wait for the reload to be logged (the
@@ -273,6 +284,10 @@ alive
 wait_drained "${FG_FAULT_DRAIN_SECONDS:-300}"
 wait_until 120 deferred_drained || it_fail "deferred judgements still pending in Redis after 120 s"
 it_log "drained: events_total $(metric fundguard_events_total) (this run), batch_retries_total $(metric fundguard_batch_retries_total)"
+# An armed stall is made only if its daemon lived to its first assignment;
+# the daemons' logs tell the stalls made and those the watch found.
+grep -h "fault injection: partition paused" "$IT"/daemon.*.log | sed 's/.*/stall/' >>"$IT/faults.log" || true
+grep -h "partition stalled" "$IT"/daemon.*.log | sed 's/.*/stall-found/' >>"$IT/faults.log" || true
 # kcat meets a Fetch error left in the devbroker as an error: read again.
 dump() { kcat -C -b "$BOOT" -t "$1" -e -q -f "$2" >"$3.tmp" 2>>"$IT/dump.err" && mv "$3.tmp" "$3"; }
 wait_until 60 dump claims '%p\t%o\t%k\t%s\n' "$IT/claims.dump" || it_fail "cannot read claims"
