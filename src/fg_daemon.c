@@ -309,11 +309,14 @@ static int topic_partitions(struct daemon *d)
     return n;
 }
 
-/* Nothing left to read in the partition as far as the consumer knows:
- * its position is at the high watermark of the last fetch. Messages
- * fetched but not yet handed to us count as unread. With ask_ms, the
- * high watermark is asked of the broker instead (waiting up to ask_ms):
- * a partition not fetched has none newer than its last fetch. */
+/* 1 when nothing is left to read in the partition as far as the consumer
+ * knows: its position is at the high watermark of the last fetch.
+ * Messages fetched but not yet handed to us count as unread. 0 when
+ * something is; -1 when it cannot be told (no high watermark yet, an
+ * error). With ask_ms, the high watermark is asked of the broker instead
+ * (waiting up to ask_ms): a partition not fetched has none newer than its
+ * last fetch; and the end librdkafka last reported counts as the position
+ * when it is further (a trailing control record is never consumed). */
 static int caught_up(struct daemon *d, int p, int ask_ms)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
@@ -326,14 +329,14 @@ static int caught_up(struct daemon *d, int p, int ask_ms)
                 : rd_kafka_get_watermark_offsets(d->consumer, d->topic_claims, p, &lo, &hi)) !=
             RD_KAFKA_RESP_ERR_NO_ERROR) {
         rd_kafka_topic_partition_list_destroy(l);
-        return 0;
+        return -1;
     }
     pos = l->elems[0].offset;
     rd_kafka_topic_partition_list_destroy(l);
     if (hi < 0)
-        return 0;   /* no fetch has told the high watermark yet */
-    if (pos < 0)
-        pos = d->parts[p].eof_offset;   /* nothing consumed since assignment */
+        return -1;   /* no fetch has told the high watermark yet */
+    if (pos < 0 || (ask_ms && d->parts[p].eof_ever && pos < d->parts[p].eof_offset))
+        pos = d->parts[p].eof_offset;   /* pos < 0: nothing consumed since assignment */
     return pos >= hi || lo >= hi;
 }
 
@@ -412,7 +415,7 @@ static int64_t *progress_of(struct daemon *d, struct fg_claim *const *claims,
          * once per offset, and a pause or a new assignment that re-reads
          * messages does not report it again. */
         if (q->eof_ever && q->qlen == 0 && q->inflight == 0 && in_batch == INT64_MAX &&
-            caught_up(d, p, 0)) {
+            caught_up(d, p, 0) > 0) {
             if (q->caught_since <= 0)
                 d->parts[p].caught_since = now;
         } else {
@@ -1275,9 +1278,10 @@ static void fetch_state(const struct daemon *d, int p, char *out, size_t len)
  *
  * A partition not fetched keeps the high watermark of its last fetch, so
  * one that went silent at its end looks caught up however much is written
- * to it since: such a partition's high watermark is asked of the broker,
+ * to it since: a silent partition's high watermark is asked of the broker,
  * one partition per call and each at most once per kafka.stall_ms (an
- * idle partition costs one ListOffsets request per kafka.stall_ms).
+ * idle partition costs one ListOffsets request per kafka.stall_ms). A
+ * broker that cannot answer proves nothing.
  */
 static void watch_stalls(struct daemon *d)
 {
@@ -1293,14 +1297,12 @@ static void watch_stalls(struct daemon *d)
         if (!q->owned || q->held || q->lib_paused || q->qlen || q->inflight ||
             (now - q->heard) * 1000 < (double)d->stall_ms)
             continue;
-        if (caught_up(d, p, 0)) {
-            if (asked || (now - q->asked) * 1000 < (double)d->stall_ms)
-                continue;
-            asked = 1;
-            q->asked = now;
-            if (caught_up(d, p, 500))
-                continue;
-        }
+        if (asked || (now - q->asked) * 1000 < (double)d->stall_ms)
+            continue;
+        asked = 1;
+        q->asked = now;
+        if (caught_up(d, p, 500) != 0)
+            continue;   /* caught up, or the broker cannot tell */
         fetch_state(d, p, state, sizeof(state));
         fg_log_warn("msg=\"partition stalled: assigning the partitions again\" partition=%d "
                     "silent_ms=%.0f fetch_state=%s",
