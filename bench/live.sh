@@ -110,13 +110,14 @@ run_phase() {   # run_phase NAME RATE
     t0=$(date +%s.%N)
     "$BUILD/bench/produce" "$BOOT" claims "$tmp/stream.jsonl" "$2" >"$tmp/produce.$1.txt" &
     PRODPID=$!
-    # Consumed so far, sampled with the time (while the producer runs too):
-    # the steady rate is read off the middle of the run (10% to 90% of the
-    # events), without the consumer's first fetches and the last batch's
-    # tail.
+    # Consumed so far, sampled with the time and the Redis round trips
+    # (while the producer runs too): the steady rate and round trips per
+    # event are read off the middle of the run (10% to 90% of the events),
+    # without the consumer's first fetches (the start's deferred judgements
+    # among them) and the last batch's tail.
     consumed() {
         n=$(metric fundguard_events_total)
-        echo "$(date +%s.%N) $n" >>"$tmp/progress.$1.txt"
+        echo "$(date +%s.%N) $n $(metric fundguard_redis_round_trips_total)" >>"$tmp/progress.$1.txt"
         [ "$n" = "$events" ]
     }
     : >"$tmp/progress.$1.txt"
@@ -160,11 +161,12 @@ run_phase() {   # run_phase NAME RATE
                "daemon CPU %.2f s per 10k lines\n", name, n, t1 - t0, n / (t1 - t0), rt / ev,
                (c1 - c0) / tick / (n / 10000)
         while ((getline l < prog) > 0) { split(l, a, " ")
-            if (!lo && a[2] >= 0.1 * ev) { lo = 1; tl = a[1]; nl = a[2] }
-            if (a[2] >= 0.9 * ev) { th = a[1]; nh = a[2]; break } }
+            if (!lo && a[2] >= 0.1 * ev) { lo = 1; tl = a[1]; nl = a[2]; rl = a[3] }
+            if (a[2] >= 0.9 * ev) { th = a[1]; nh = a[2]; rh = a[3]; break } }
         if (th > tl)
-            printf "%s: steady rate (from %d to %d events consumed, %.2f s): %.0f lines/s\n", name,
-                   nl, nh, th - tl, (nh - nl) * n / ev / (th - tl)
+            printf "%s: steady rate (from %d to %d events consumed, %.2f s): %.0f lines/s, " \
+                   "redis round trips/event %.4f\n", name, nl, nh, th - tl,
+                   (nh - nl) * n / ev / (th - tl), (rh - rl) / (nh - nl)
         printf "%s: CPU seconds over the run: daemon %.2f, broker %.2f, redis-server %.2f " \
                "(of %.2f on 2 cores)\n", name, (c1 - c0) / tick, bc / tick, rc / tick,
                2 * (t1 - t0)

@@ -329,7 +329,7 @@ static const char *const section_keys[][16] = {
      "batch_ms", "idle_partition_ms", "align_seconds", "stall_ms", "sasl_password_file", NULL},
     {"redis", "host", "port", "unix_socket", "username", "password_file", "db", NULL},
     {"state", "backend", "lateness_seconds", "event_dedup_days", "retry_seconds",
-     "deferred_per_event", "resident", NULL},
+     "deferred_per_event", "resident", "commit_ms", NULL},
     {"metrics", "listen", "interval_seconds", NULL},
     {"rules", "pack", "strict", NULL},
     {"reference", "catalogue", "price_list", NULL},

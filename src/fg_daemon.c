@@ -84,6 +84,8 @@ struct batch {
     size_t due_max;               /* deferred judgements it takes along (due_limit) */
     double t0, dt;                /* taken in; judged and delivered after dt */
     double st0[STAGES], st1[STAGES];   /* d->stage_s then and after dt */
+    int urgent;                   /* held: its writes should go now */
+    struct batch *next;           /* in d->pending */
 };
 
 /* Messages being parsed while the previous batch is judged: a helper
@@ -113,6 +115,7 @@ struct daemon {
     long long batch_size, batch_ms, stats_interval, lateness, dedup;
     long long due_per_event;   /* state.deferred_per_event */
     int resident;              /* state.resident (Redis backend) */
+    long long commit_ms;       /* state.commit_ms: batches held up to this long */
     /* delivery accounting of the batch in flight */
     uint64_t dr_pending, dr_failed;
     /* counters */
@@ -158,7 +161,12 @@ struct daemon {
     long long idle_ms;
     int64_t complete_before;
     double last_tick;
-    struct batch *pending;   /* judged, delivered, its commit sent: outcome unread */
+    /* Batches judged whose state is not known written, in order: held
+     * (state.commit_ms: their writes kept for one commit), or their
+     * commit sent (pending_sent) with its outcome unread. */
+    struct batch *pending, *pending_tail;
+    int pending_sent;
+    double pending_t0;     /* when the first was held */
 };
 
 static void receive_finish(struct daemon *d);
@@ -443,8 +451,8 @@ static void progress_begin(struct daemon *d, struct exchange *ex, struct fg_clai
     ex->d = d;
     ex->mine = progress_of(d, claims, srcs, nc);
     ex->all = fg_malloc((size_t)(n ? n : 1) * sizeof(*ex->all));
-    ex->x = (struct fg_exchange){.topic = d->topic_claims, .all = ex->all, .nparts = n,
-                                 .apply = progress_apply, .opaque = ex};
+    ex->x = (struct fg_exchange){.srcs = srcs, .topic = d->topic_claims, .all = ex->all,
+                                 .nparts = n, .apply = progress_apply, .opaque = ex};
 }
 
 /* With a batch's commit (after its events are judged): this worker's
@@ -952,23 +960,31 @@ static double stage_done(struct daemon *d, int stage, double t)
     return now;
 }
 
-/* The batch before this one must run again before it (its commit, read
- * with this one's loads, failed). */
+/* The batches before this one must run again before it (their commit,
+ * read with this one's loads, failed; or, held, they were lost). */
 #define FG_EPENDING (-100)
+
+/* How an attempt leaves the batch's state: committed, its commit sent
+ * (outcome read with the next batch), or held for a later commit. */
+enum { COMMIT_NOW, COMMIT_SEND, COMMIT_HOLD };
 
 static int pending_outcome(struct daemon *d);
 static void pending_failed(struct daemon *d, int rerun);
 
-/* Judge, deliver, commit: one attempt. With send, the commit goes out
- * without waiting for its outcome (the batch becomes d->pending, settled
- * with the next batch's loads). Returns 0, FG_EAGAIN, or FG_EPENDING. */
-static int attempt(struct daemon *d, struct batch *b, int send)
+/* Judge, deliver, commit: one attempt. COMMIT_SEND: the commit goes out
+ * without waiting for its outcome (the batch joins d->pending, settled
+ * with the next batch's loads). COMMIT_HOLD: the state's writes are kept
+ * and the alerts' acknowledgements not waited for; both come with the
+ * commit of the batches held (commit_held). Returns 0, FG_EAGAIN, or
+ * FG_EPENDING. */
+static int attempt(struct daemon *d, struct batch *b, int mode)
 {
     struct exchange ex;
     double t;
-    int rc;
+    int rc, held = d->pending && !d->pending_sent;
 
-    d->dr_failed = 0;
+    if (!held)   /* held batches' failed deliveries fail their commit */
+        d->dr_failed = 0;
     fg_engine_mark_take(d->eng, &b->mark);
     /* Dead letters go out on every attempt: a duplicate in the DLQ topic
      * is harmless, a missing one is not. */
@@ -995,22 +1011,37 @@ static int attempt(struct daemon *d, struct batch *b, int send)
      * while the broker acknowledges the alerts. */
     if (rc == FG_OK) {
         progress_publish(d);
-        rc = fg_engine_batch_prepare(d->eng);
+        if (mode != COMMIT_HOLD)
+            rc = fg_engine_batch_prepare(d->eng);
     }
     t = stage_done(d, ST_COMMIT, t);
-    if (rd_kafka_flush(d->producer, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR || d->dr_failed) {
-        rc = FG_EAGAIN;
-        fg_log_warn("msg=\"alerts not all delivered; batch will be retried\" failed=%llu",
-                    (unsigned long long)d->dr_failed);
+    if (mode == COMMIT_HOLD) {
+        rd_kafka_poll(d->producer, 0);   /* delivery reports so far */
+        if (rc == FG_OK && (rc = fg_engine_batch_hold(d->eng)) > 0) {
+            b->urgent = 1;
+            rc = FG_OK;
+        } else if (rc != FG_OK) {
+            fg_engine_batch_abort(d->eng);
+        }
+    } else {
+        if (rd_kafka_flush(d->producer, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR || d->dr_failed) {
+            rc = FG_EAGAIN;
+            fg_log_warn("msg=\"alerts not all delivered; batch will be retried\" failed=%llu",
+                        (unsigned long long)d->dr_failed);
+        }
+        t = stage_done(d, ST_DELIVER, t);
+        if (rc == FG_OK)
+            rc = mode == COMMIT_SEND ? fg_engine_batch_send(d->eng)
+                                     : fg_engine_batch_commit(d->eng);
+        else
+            fg_engine_batch_abort(d->eng);
     }
-    t = stage_done(d, ST_DELIVER, t);
-    if (rc == FG_OK)
-        rc = send ? fg_engine_batch_send(d->eng) : fg_engine_batch_commit(d->eng);
-    else
-        fg_engine_batch_abort(d->eng);
     stage_done(d, ST_COMMIT, t);
-    if (rc != FG_OK)
+    if (rc != FG_OK) {
         fg_engine_mark_restore(d->eng, &b->mark);   /* the retry counts it once */
+        if (held)   /* the batches held went with this one's state */
+            rc = FG_EPENDING;
+    }
     return rc;
 }
 
@@ -1462,13 +1493,13 @@ static void batch_finish(struct daemon *d, struct batch *b, int rc)
 /* Attempts until the batch is judged and committed (with send: its commit
  * sent), backing off while the state or the broker is unavailable. Keeps
  * the group membership and the metrics alive meanwhile. */
-static int batch_run(struct daemon *d, struct batch *b, int send)
+static int batch_run(struct daemon *d, struct batch *b, int mode)
 {
     double backoff = 0.1;
     int rc;
 
     for (;;) {
-        rc = attempt(d, b, send);
+        rc = attempt(d, b, mode);
         if (rc == FG_EPENDING) {
             /* The batch before goes again first (even when stopping: its
              * outcome is read, so it must finish here, run or not), then
@@ -1506,56 +1537,122 @@ static int batch_run(struct daemon *d, struct batch *b, int send)
     return rc;
 }
 
-/* The outcome of the pending batch's commit, read with the next batch's
- * loads (or waited for now). Committed: the batch is finished. Not: it
- * stays pending, and the caller must call pending_failed() next (the
- * outcome is read only once). */
+/* Takes the pending batches out, in order. */
+static struct batch *pending_take(struct daemon *d)
+{
+    struct batch *b = d->pending;
+
+    d->pending = d->pending_tail = NULL;
+    d->pending_sent = 0;
+    return b;
+}
+
+/* The outcome of the pending batches' commit, read with the next batch's
+ * loads (or waited for now). Committed: they are finished. Not: they
+ * stay pending, and the caller must call pending_failed() next (the
+ * outcome is read only once). Held batches have no outcome yet. */
 static int pending_outcome(struct daemon *d)
 {
     int rc;
 
-    if (!d->pending)
+    if (!d->pending || !d->pending_sent)
         return FG_OK;
     rc = fg_engine_batch_settle(d->eng);
-    if (rc == FG_OK) {
-        batch_finish(d, d->pending, FG_OK);
-        d->pending = NULL;
-    }
+    if (rc == FG_OK)
+        for (struct batch *b = pending_take(d), *next; b; b = next) {
+            next = b->next;
+            batch_finish(d, b, FG_OK);
+        }
     return rc;
 }
 
-/* The pending batch's commit failed (nothing of it was written): its
- * counters go back, and it runs again now; without rerun (inside a
- * rebalance, which must not poll) it is left for redelivery. */
+/* The pending batches' commit failed, or, held, they were lost: nothing
+ * of them was written. Their counters go back, and they run again now,
+ * in order, each committed; without rerun (inside a rebalance, which must
+ * not poll) they are left for redelivery, as is everything after one
+ * that could not run (stopping): no later offset may be stored past it. */
 static void pending_failed(struct daemon *d, int rerun)
 {
-    struct batch *b = d->pending;
-    int rc = FG_EAGAIN;
+    struct batch *b = pending_take(d), *next;
+    size_t nb = 0, events = 0;
+    int rc = FG_OK;
 
-    d->pending = NULL;
-    fg_engine_mark_restore(d->eng, &b->mark);
-    fg_log_warn("msg=\"the last batch's commit did not land; %s\" events=%zu",
-                rerun ? "judging it again" : "leaving it for redelivery", b->n);
+    fg_engine_mark_restore(d->eng, &b->mark);   /* the first's: before them all */
+    for (next = b; next; next = next->next) {
+        nb++;
+        events += next->n;
+    }
+    fg_log_warn("msg=\"the last commit did not land; %s\" batches=%zu events=%zu",
+                rerun ? "judging it again" : "leaving it for redelivery", nb, events);
     d->batch_retries++;
-    if (rerun)
-        rc = batch_run(d, b, 0);
-    batch_finish(d, b, rc);
+    for (; b; b = next) {
+        next = b->next;
+        b->next = NULL;
+        rc = rerun && rc == FG_OK ? batch_run(d, b, COMMIT_NOW) : FG_EAGAIN;
+        batch_finish(d, b, rc);
+    }
+}
+
+/* The held batches' commit: their alerts acknowledged by the broker
+ * first (state must never record an alert that may be lost), then their
+ * writes in one transaction, sent; its outcome comes with the next
+ * batch's loads. On failure nothing is written: FG_EAGAIN, and the
+ * caller must call pending_failed() next. */
+static int commit_held(struct daemon *d)
+{
+    double t = now_s();
+    int rc = FG_OK;
+
+    if (!d->pending || d->pending_sent)
+        return FG_OK;
+    if (rd_kafka_flush(d->producer, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR || d->dr_failed) {
+        rc = FG_EAGAIN;
+        fg_log_warn("msg=\"alerts not all delivered; held batches will be retried\" "
+                    "failed=%llu", (unsigned long long)d->dr_failed);
+    }
+    t = stage_done(d, ST_DELIVER, t);
+    if (rc == FG_OK)
+        rc = fg_engine_batch_send(d->eng);
+    if (rc != FG_OK)
+        fg_engine_batch_abort(d->eng);   /* the batches held go */
+    stage_done(d, ST_COMMIT, t);
+    if (rc == FG_OK)
+        d->pending_sent = 1;
+    return rc;
+}
+
+/* Batches are held, and the first for state.commit_ms: commit them. */
+static int held_due(const struct daemon *d)
+{
+    return d->pending && !d->pending_sent &&
+           (now_s() - d->pending_t0) * 1000 >= (double)d->commit_ms;
 }
 
 /* Before anything that needs the batches in hand finished. */
 static void settle(struct daemon *d, int rerun)
 {
-    if (pending_outcome(d) != FG_OK)
+    if (commit_held(d) != FG_OK || pending_outcome(d) != FG_OK)
         pending_failed(d, rerun);
 }
 
 static void process_batch(struct daemon *d, struct item *items, size_t n)
 {
     struct batch *b = batch_new(d, items, n);
-    int rc = batch_run(d, b, 1);
+    int hold = d->commit_ms > 0;
+    int rc = batch_run(d, b, hold ? COMMIT_HOLD : COMMIT_SEND);
 
     if (rc == FG_OK) {
-        d->pending = b;   /* finished when its commit's outcome is read */
+        /* Finished when its commit's outcome is read. */
+        if (d->pending)
+            d->pending_tail->next = b;
+        else {
+            d->pending = b;
+            d->pending_t0 = now_s();
+        }
+        d->pending_tail = b;
+        d->pending_sent = !hold;
+        if ((b->urgent || held_due(d)) && commit_held(d) != FG_OK)
+            pending_failed(d, 1);
         return;
     }
     fg_log_warn("msg=\"stopping with an unfinished batch; it will be redelivered\"");
@@ -1650,7 +1747,15 @@ static int run(struct daemon *d)
                       sizeof(err)) ||
         fg_config_int(d->app.cfg, "metrics.interval_seconds", 30, 1, 86400,
                       &d->stats_interval, err, sizeof(err)) ||
-        fg_config_bool(d->app.cfg, "state.resident", 0, &d->resident, err, sizeof(err))) {
+        fg_config_bool(d->app.cfg, "state.resident", 0, &d->resident, err, sizeof(err)) ||
+        fg_config_int(d->app.cfg, "state.commit_ms", 0, 0, 60000, &d->commit_ms, err,
+                      sizeof(err))) {
+        fprintf(stderr, "fundguard: config error: %s\n", err);
+        return FG_EXIT_CONFIG;
+    }
+    if (d->commit_ms && (!d->resident || strcmp(backend, "redis") != 0)) {
+        fg_config_error(d->app.cfg, "state.commit_ms", err, sizeof(err),
+                        "needs state.backend redis with state.resident true");
         fprintf(stderr, "fundguard: config error: %s\n", err);
         return FG_EXIT_CONFIG;
     }
@@ -1717,6 +1822,11 @@ static int run(struct daemon *d)
          * batches. With events queued already, nothing is waited for
          * (unless the merge is waiting for a partition: then briefly). */
         int first_ms = !d->queued ? 100 : d->blocked_since > 0 ? 10 : 0;
+        if (d->pending && !d->pending_sent) {   /* held: not past their commit */
+            double left = (double)d->commit_ms - (now_s() - d->pending_t0) * 1000;
+            if (left < first_ms)
+                first_ms = left > 0 ? (int)left : 0;
+        }
         double t = now_s();
         msgs[0] = rd_kafka_consume_queue(d->queue, first_ms);
         got = msgs[0] ? 1 : 0;
@@ -1757,6 +1867,10 @@ static int run(struct daemon *d)
                                                     (size_t)d->batch_size)) > 0)
                 take_in(d, msgs, got, 1);
             process_batch(d, batch, nb);
+        } else if (d->pending && !d->pending_sent) {
+            /* Held: committed when due, not because nothing came now. */
+            if (held_due(d) && commit_held(d) != FG_OK)
+                pending_failed(d, 1);
         } else {
             settle(d, 1);   /* nothing came to carry the last commit's outcome */
             tick(d);

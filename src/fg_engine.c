@@ -52,6 +52,8 @@ struct fg_engine {
     int64_t *bounds;               /* per owned scope: how far it has got */
     int *scopes;                   /* deferral scopes this worker owns */
     int64_t *taken_upto;           /* per scope: records taken up to */
+    int64_t held_ready;            /* earliest ready day deferred since the last
+                                    * commit sent (INT64_MAX: none) */
     size_t nscopes;
     struct deferred *due;          /* taken for the batch in hand */
     size_t ndue, capdue;
@@ -83,6 +85,7 @@ struct fg_engine *fg_engine_new(struct fg_detectors *ds, const struct fg_pack *p
     e->taken_upto = fg_malloc(sizeof(*e->taken_upto));
     e->scopes[0] = -1;   /* a file */
     e->taken_upto[0] = INT64_MIN;
+    e->held_ready = INT64_MAX;
     for (size_t i = 0; i < ds->n; i++)
         for (const struct fg_rule_decl *r = ds->v[i].det->rules; r && r->rule_id; r++)
             n++;
@@ -304,9 +307,15 @@ int64_t fg_ctx_complete_before(const struct fg_ctx *ctx)
     return complete_before(ctx->eng);
 }
 
+/* Days a day takes to complete after it ends (the lateness, rounded up). */
+static int64_t settle_days(const struct fg_engine *e)
+{
+    return (e->o.lateness + FG_DAY - 1) / FG_DAY;
+}
+
 int64_t fg_ctx_settle_days(const struct fg_ctx *ctx)
 {
-    return (ctx->eng->o.lateness + FG_DAY - 1) / FG_DAY;
+    return settle_days(ctx->eng);
 }
 
 void fg_engine_set_progress(struct fg_engine *e, int64_t others, const int *scopes,
@@ -427,6 +436,8 @@ void fg_ctx_defer(struct fg_ctx *ctx, size_t i, int64_t ready_day)
     rec_num(b, src ? (src->topic ? src->offset : src->line) : 0);
     int scope = src && src->topic ? src->partition : -1;
     e->st->ops->defer_add(e->st, scope, ready_day, b->data, b->len);
+    if (ready_day < e->held_ready)
+        e->held_ready = ready_day;
     /* Records of the scope ready before its mark were all taken; this one
      * is not (its partition's progress went back during the batch: an
      * idle partition judged events again). Take from it on next time. */
@@ -556,18 +567,44 @@ static void on_due(void *opaque, int scope, const char *rec, size_t len)
 struct fg_batch_ctx {
     struct fg_map groups;   /* distinct groups wanted, keys owned */
     char **keys;
+    int64_t *from, *to;     /* each group's days read (the union announced) */
     size_t n, cap;
+    int64_t complete_before, settle_days;
 };
+
+int64_t fg_batch_complete_before(const struct fg_batch_ctx *b)
+{
+    return b->complete_before;
+}
+
+int64_t fg_batch_settle_days(const struct fg_batch_ctx *b)
+{
+    return b->settle_days;
+}
 
 void fg_prefetch_hist(struct fg_batch_ctx *b, const char *group, int64_t from, int64_t to)
 {
-    (void)from;
-    (void)to;   /* a remote store fetches a group's whole recent history */
-    if (fg_map_get(&b->groups, group, strlen(group)))
+    /* A remote store fetches a group's whole recent history, unless it
+     * knows there is none over the days read. */
+    uintptr_t at = (uintptr_t)fg_map_get(&b->groups, group, strlen(group));
+
+    if (at) {
+        if (from < b->from[at - 1])
+            b->from[at - 1] = from;
+        if (to > b->to[at - 1])
+            b->to[at - 1] = to;
         return;
-    FG_VEC_GROW(b->keys, b->n, b->cap, 64);
+    }
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 64;
+        b->keys = fg_realloc(b->keys, b->cap * sizeof(*b->keys));
+        b->from = fg_realloc(b->from, b->cap * sizeof(*b->from));
+        b->to = fg_realloc(b->to, b->cap * sizeof(*b->to));
+    }
     b->keys[b->n] = fg_strdup(group);
-    fg_map_put(&b->groups, b->keys[b->n], strlen(b->keys[b->n]), b->keys[b->n]);
+    b->from[b->n] = from;
+    b->to[b->n] = to;
+    fg_map_put(&b->groups, b->keys[b->n], strlen(b->keys[b->n]), (void *)(uintptr_t)(b->n + 1));
     b->n++;
 }
 
@@ -579,6 +616,8 @@ static void batch_groups(struct fg_engine *e, const struct fg_claim *const *clai
 {
     memset(b, 0, sizeof(*b));
     fg_map_init(&b->groups);
+    b->complete_before = complete_before(e);
+    b->settle_days = settle_days(e);
     for (size_t d = 0; d < e->ds->n && n; d++) {
         struct fg_det_inst *in = &e->ds->v[d];
         if (in->enabled && in->det->prefetch)
@@ -591,6 +630,8 @@ static void batch_groups_free(struct fg_batch_ctx *b)
     for (size_t i = 0; i < b->n; i++)
         free(b->keys[i]);
     free(b->keys);
+    free(b->from);
+    free(b->to);
     fg_map_fini(&b->groups);
 }
 
@@ -606,6 +647,7 @@ static void due_clear(struct fg_engine *e)
 static int due_load(struct fg_engine *e)
 {
     const char **psn;
+    int *parts;
     const struct fg_claim **claims;
     struct fg_batch_ctx b;
     struct fg_batch_reads rd = {0};
@@ -614,19 +656,25 @@ static int due_load(struct fg_engine *e)
     if (!e->ndue)
         return 0;
     psn = fg_malloc(e->ndue * sizeof(*psn));
+    parts = fg_malloc(e->ndue * sizeof(*parts));
     claims = fg_malloc(e->ndue * sizeof(*claims));
     for (size_t i = 0; i < e->ndue; i++) {
         psn[i] = e->due[i].claim.psn_no;
+        parts[i] = e->due[i].src.topic ? e->due[i].src.partition : -1;
         claims[i] = &e->due[i].claim;
     }
     batch_groups(e, claims, e->ndue, &b);
     rd.psn_nos = psn;
+    rd.parts = parts;
     rd.n = e->ndue;
     rd.groups = (const char *const *)b.keys;
     rd.ngroups = b.n;
+    rd.from = b.from;
+    rd.to = b.to;
     rc = e->st->ops->load_more(e->st, &rd);
     batch_groups_free(&b);
     free(claims);
+    free(parts);
     free(psn);
     return rc;
 }
@@ -638,6 +686,10 @@ static int due_load(struct fg_engine *e)
 static int due_take(struct fg_engine *e)
 {
     int64_t cb = complete_before(e);
+    /* Records deferred by batches held (fg_engine_batch_hold) are not in
+     * the store yet: no take may pass them, or its mark would. */
+    if (cb >= e->held_ready)
+        cb = e->held_ready - 1;
     int *want = fg_malloc((e->nscopes ? e->nscopes : 1) * sizeof(*want));
     size_t n = 0, each = 0;
     int rc = 0;
@@ -1055,17 +1107,23 @@ int fg_engine_batch_begin(struct fg_engine *e, struct fg_claim *const *claims, s
                           const struct fg_exchange *x)
 {
     const char **psn = fg_malloc((n ? n : 1) * sizeof(*psn));
+    int *parts = fg_malloc((n ? n : 1) * sizeof(*parts));
     struct fg_batch_ctx b;
     struct fg_batch_reads rd = {0};
     int rc;
 
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         psn[i] = claims[i]->psn_no;
+        parts[i] = x && x->srcs && x->srcs[i].topic ? x->srcs[i].partition : -1;
+    }
+    rd.parts = parts;
     batch_groups(e, (const struct fg_claim *const *)claims, n, &b);
     rd.psn_nos = psn;
     rd.n = n;
     rd.groups = (const char *const *)b.keys;
     rd.ngroups = b.n;
+    rd.from = b.from;
+    rd.to = b.to;
     if (x) {
         rd.topic = x->topic;
         rd.all = x->all;
@@ -1074,6 +1132,7 @@ int fg_engine_batch_begin(struct fg_engine *e, struct fg_claim *const *claims, s
     rc = e->st->ops->begin_batch(e->st, &rd) ? FG_EAGAIN : FG_OK;
     batch_groups_free(&b);
     free(psn);
+    free(parts);
     /* The commit sent before (batch_send) was read with these reads. If
      * it failed, that batch must run again before this one. */
     if (e->sent && !e->sent_known) {
@@ -1115,6 +1174,7 @@ int fg_engine_batch_prepare(struct fg_engine *e)
 
 int fg_engine_batch_commit(struct fg_engine *e)
 {
+    e->held_ready = INT64_MAX;
     return e->st->ops->commit_batch(e->st) ? FG_EAGAIN : FG_OK;
 }
 
@@ -1124,12 +1184,31 @@ int fg_engine_batch_send(struct fg_engine *e)
 
     if (!e->st->ops->commit_send)
         return fg_engine_batch_commit(e);
+    e->held_ready = INT64_MAX;   /* written before anything read next */
     rc = e->st->ops->commit_send(e->st) ? FG_EAGAIN : FG_OK;
     if (rc == FG_OK) {
         e->sent = 1;
         e->sent_known = 0;
     }
     return rc;
+}
+
+int fg_engine_batch_hold(struct fg_engine *e)
+{
+    int rc;
+
+    if (!e->st->ops->hold_batch)
+        return FG_ERR;
+    rc = e->st->ops->hold_batch(e->st);
+    if (rc < 0) {
+        fg_engine_batch_abort(e);
+        return FG_EAGAIN;
+    }
+    /* Deferred judgements taken are gone from the store with the commit;
+     * a take that handed only its share pages on from there next time,
+     * so its removals must have landed by then. (Records deferred wait in
+     * the store only from the commit on: due_take keeps below them.) */
+    return e->due_more ? 1 : 0;
 }
 
 int fg_engine_batch_settle(struct fg_engine *e)
@@ -1163,6 +1242,7 @@ void fg_engine_batch_abort(struct fg_engine *e)
      * embedded store cannot abort, and has nothing left to take. */
     for (size_t i = 0; i < e->nscopes; i++)
         e->taken_upto[i] = INT64_MIN;
+    e->held_ready = INT64_MAX;
     e->st->ops->abort_batch(e->st);
 }
 

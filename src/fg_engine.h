@@ -76,6 +76,7 @@ int fg_engine_process_batch(struct fg_engine *e, struct fg_claim *const *claims,
  * its own with its commits: fg_state_ops.progress_put.)
  */
 struct fg_exchange {
+    const struct fg_alert_source *srcs;   /* the claims' sources (partitions), or NULL */
     const char *topic;
     int64_t *all;
     int nparts;
@@ -112,6 +113,18 @@ void fg_engine_batch_abort(struct fg_engine *e);
  */
 int fg_engine_batch_send(struct fg_engine *e);
 int fg_engine_batch_settle(struct fg_engine *e);
+/**
+ * End the batch without writing it (the store's hold_batch): the next
+ * fg_engine_batch_send() writes every batch held since the last one in one
+ * transaction. Returns 0; 1 when the held batches should be sent now
+ * (deferred judgements taken in part: the next take pages on from what
+ * this batch removes);
+ * FG_EAGAIN when the batch cannot be held (it is aborted: judge it again);
+ * FG_ERR when the store cannot hold batches. When a later batch_begin
+ * fails, or the commit's outcome is a failure, the batches held are lost
+ * with it and must be judged again, in order, before anything else.
+ */
+int fg_engine_batch_hold(struct fg_engine *e);
 
 /**
  * Live progress, before each batch. A partition's progress is an event

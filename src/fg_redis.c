@@ -30,6 +30,12 @@
  *                          time, or idle), shared by the consumer group
  *   fg:<ns>:F:{p<N>}   string the partition's owner epoch (resident mode:
  *                          see fence_up), no TTL: a few bytes per partition
+ *   fg:<ns>:D:<day>    set   the groups with histogram observations that
+ *                          day (see known_empty), TTL as the histograms'
+ *   fg:<ns>:I:{p<N>}   zset  the persons of partition N with state, score =
+ *                          when all their keys are gone (see index_read);
+ *                          member "#" (score +inf): the index is complete.
+ *                          No TTL: commits drop the members past their score
  * Every key carries a TTL derived from the widest window that keeps it.
  */
 #include "fg_common.h"
@@ -80,6 +86,27 @@ struct group_hist {
 struct dirty_alert {
     char *psn, *jr_id;
     char *val;          /* "<expire>\x1e<record>"; NULL: forget */
+    int part1;          /* the person's partition + 1 (fg_person_keys) */
+};
+
+/* A person with state, as the index knows it (struct redis_state.index). */
+struct ix_entry {
+    char *psn;
+    int64_t until;      /* wall-clock seconds: every key of the person gone */
+};
+
+/* The days a group has observations on, among the days known (struct
+ * redis_state.gspan): within [min, max], none outside. */
+struct gspan {
+    char *group;
+    int64_t min, max;
+};
+
+/* A commit's index update: the person's keys live until then. */
+struct ix_add {
+    int part;
+    const char *psn;    /* the person's (alive until the commit is built) */
+    int64_t until;
 };
 
 /* A deferred judgement added (ZADD at commit) or taken (ZREM at commit). */
@@ -133,6 +160,32 @@ struct redis_state {
     int fenced;                      /* epochs watched and checked on this connection */
     int fence_lost;                  /* a newer owner took one: wait for own() */
     uint64_t drops;                  /* times the resident persons were dropped */
+    /* Batches held (rs_hold): their writes, in order, for the next commit,
+     * and their histogram observations, which count until it lands. */
+    struct fg_buf held;
+    size_t nheld;                    /* commands in held */
+    struct fg_map hh;                /* group -> struct dirty_hist */
+    int holding;                     /* a batch is held since the last commit sent */
+    int held_lost;                   /* held writes dropped: the next begin says so */
+    int merge;                       /* batches are held: progress comes with commits */
+    char *merge_topic;               /* whose progress (progress_put's topic) */
+    int64_t *progc;                  /* the progress read with the last commit */
+    int nprogc;                      /* its partitions; 0: none read on this connection */
+    int exec_prog;                   /* the commit sent reads progress back */
+    /* The person index (resident mode): who has state in the partitions
+     * owned, trusted for those whose index is complete (index_read). */
+    struct fg_map index;             /* psn -> struct ix_entry */
+    int *trusted;                    /* per owned[i]: its index is complete */
+    int *marker;                     /* per owned[i]: note it so with the next commit */
+    int index_known;                 /* read for this assignment */
+    double index_pruned;             /* monotonic seconds */
+    struct ix_add *ixa;
+    size_t nixa, capixa;
+    /* Complete days' groups (group_days): which days are known, and over
+     * them, each group's days. */
+    int64_t *gdays;
+    size_t ngdays, capgdays;
+    struct fg_map gspan;             /* group -> struct gspan */
 };
 
 #define FS "\x1f"
@@ -144,13 +197,24 @@ static double mono(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static void hist_map_clear(struct fg_map *m);
+
 /* Resident mode: forget the persons in memory (they may be ahead of what
- * Redis holds, or behind another worker's writes) and the fence; the next
- * batch checks the fence again and loads the persons afresh. */
+ * Redis holds, or behind another worker's writes), the batches held on
+ * them, and the fence; the next batch checks the fence again and loads
+ * the persons afresh. */
 static void drop_resident(struct redis_state *r)
 {
     if (!r->o.resident)
         return;
+    if (r->holding) {
+        /* Held batches were judged on the persons: they go with them. */
+        fg_buf_reset(&r->held);
+        r->nheld = 0;
+        hist_map_clear(&r->hh);
+        r->holding = 0;
+        r->held_lost = 1;
+    }
     fg_state_memory_clear_persons(r->mem);
     r->fenced = 0;
     r->drops++;
@@ -163,6 +227,8 @@ static void disconnect(struct redis_state *r, const char *why)
      * of a batch (a histogram read late), whose detectors hold them. */
     r->fenced = 0;
     r->exec_fence = 0;
+    r->nprogc = 0;   /* progress is read again with the next batch */
+    r->exec_prog = 0;
     if (r->exec_owed) {   /* a commit sent: applied or not, nobody can tell */
         r->exec_owed = 0;
         r->exec_rc = FG_EAGAIN;
@@ -520,21 +586,27 @@ static void discard_queued(struct redis_state *r)
     }
 }
 
-static void reset_batch(struct redis_state *r)
+/* Empties a map of group -> struct dirty_hist. */
+static void hist_map_clear(struct fg_map *m)
 {
-    if (r->queued)
-        discard_queued(r);
-    r->prepared = 0;
-    for (size_t i = 0; i < r->dh.cap; i++)
-        if (r->dh.slots[i].key) {
-            struct dirty_hist *h = r->dh.slots[i].val;
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->slots[i].key) {
+            struct dirty_hist *h = m->slots[i].val;
             free(h->day);
             free(h->bucket);
             free(h->group);
             free(h);
         }
-    fg_map_fini(&r->dh);
-    fg_map_init(&r->dh);
+    fg_map_fini(m);
+    fg_map_init(m);
+}
+
+static void reset_batch(struct redis_state *r)
+{
+    if (r->queued)
+        discard_queued(r);
+    r->prepared = 0;
+    hist_map_clear(&r->dh);
     for (size_t i = 0; i < r->ndf; i++) {
         free(r->df[i].psn);
         free(r->df[i].field);
@@ -640,6 +712,173 @@ static int status_reply(struct redis_state *r, const char *what)
     return FG_EAGAIN;
 }
 
+/*
+ * Known empty baselines (resident mode). A detector reading a group's
+ * histogram over complete days costs a round trip per batch with a group
+ * new to it, though most groups have no history at all (a new code,
+ * region or level; the first days of a deployment). Every commit adds the
+ * groups it observes to the day's set (SADD fg:<ns>:D:<day>), and a
+ * worker reads a complete day's set once (the day can have no more
+ * observations), into the span of days each group was seen on. A group
+ * with no day in the range read, all of whose days are known, has an
+ * empty baseline there: nothing is read. A day's set is taken to exist as
+ * long as any histogram holds the day (its TTL is the histograms'); past
+ * that, the day is read by nobody.
+ */
+static int day_known(const struct redis_state *r, int64_t day)
+{
+    for (size_t i = 0; i < r->ngdays; i++)
+        if (r->gdays[i] == day)
+            return 1;
+    return 0;
+}
+
+static void gspans_clear(struct redis_state *r)
+{
+    for (size_t i = 0; i < r->gspan.cap; i++)
+        if (r->gspan.slots[i].key) {
+            struct gspan *g = r->gspan.slots[i].val;
+            free(g->group);
+            free(g);
+        }
+    fg_map_fini(&r->gspan);
+    fg_map_init(&r->gspan);
+    r->ngdays = 0;
+}
+
+static void gspan_note(struct redis_state *r, const char *group, size_t len, int64_t day)
+{
+    struct gspan *g = fg_map_get(&r->gspan, group, len);
+
+    if (!g) {
+        g = fg_malloc(sizeof(*g));
+        g->group = fg_malloc(len + 1);
+        memcpy(g->group, group, len);
+        g->group[len] = '\0';
+        g->min = g->max = day;
+        fg_map_put(&r->gspan, g->group, len, g);
+    } else if (day < g->min) {
+        g->min = day;
+    } else if (day > g->max) {
+        g->max = day;
+    }
+}
+
+/* 1 when the group has no observation on days [from, to], all known. */
+static int known_empty(const struct redis_state *r, const char *group, int64_t from, int64_t to)
+{
+    const struct gspan *g;
+
+    if (!r->o.resident || to - from > 366)
+        return 0;
+    for (int64_t d = from; d <= to; d++)
+        if (!day_known(r, d))
+            return 0;
+    g = fg_map_get(&r->gspan, group, strlen(group));
+    return !g || g->max < from || g->min > to;
+}
+
+/* Appends SMEMBERS of each day in [from, to] neither known nor asked
+ * for yet (days[0..*n), to which it adds them). */
+static void days_ask(struct redis_state *r, struct pipe *pp, struct fg_buf *key, int64_t from,
+                     int64_t to, int64_t **days, size_t *n, size_t *cap)
+{
+    if (!r->o.resident || to - from > 366)
+        return;
+    for (int64_t d = from; d <= to; d++) {
+        size_t k = 0;
+        char tag[24];
+        while (k < *n && (*days)[k] != d)
+            k++;
+        if (k < *n || day_known(r, d))
+            continue;
+        if (*n == *cap) {
+            *cap = *cap ? *cap * 2 : 32;
+            *days = fg_realloc(*days, *cap * sizeof(**days));
+        }
+        (*days)[(*n)++] = d;
+        snprintf(tag, sizeof(tag), "%lld", (long long)d);
+        ns_key(key, r, 'D', tag, 0, 0);
+        cmd_begin(pp, "SMEMBERS", key);
+        cmd_end(pp);
+    }
+}
+
+/* Reads the day sets days_ask() asked for: those days become known. */
+static int days_read(struct redis_state *r, const int64_t *days, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        redisReply *rep = array_reply(r, "day groups read");
+        if (!rep)
+            return FG_EAGAIN;
+        if (r->ngdays >= 64)
+            gspans_clear(r);   /* bounded: read again as needed */
+        for (size_t e = 0; e < rep->elements; e++)
+            gspan_note(r, rep->element[e]->str, rep->element[e]->len, days[i]);
+        FG_VEC_GROW(r->gdays, r->ngdays, r->capgdays, 16);
+        r->gdays[r->ngdays++] = days[i];
+        freeReplyObject(rep);
+    }
+    return 0;
+}
+
+/* The commit's day sets: the groups of each day observed (and, for a day
+ * known already, their spans). */
+struct day_group {
+    int64_t day;
+    const char *group;
+    int64_t keep_days;
+};
+
+static int by_day(const void *a, const void *b)
+{
+    const struct day_group *x = a, *y = b;
+    return (x->day > y->day) - (x->day < y->day);
+}
+
+static void commit_days(struct redis_state *r, struct pipe *pp, struct fg_buf *key)
+{
+    struct day_group *v = NULL;
+    size_t n = 0, cap = 0;
+
+    for (size_t s = 0; s < r->dh.cap; s++) {
+        const struct dirty_hist *h = r->dh.slots[s].val;
+        if (!r->dh.slots[s].key)
+            continue;
+        for (size_t i = 0; i < h->n; i++) {
+            size_t j = 0;
+            while (j < i && h->day[j] != h->day[i])
+                j++;
+            if (j < i)
+                continue;   /* the day is in already */
+            FG_VEC_GROW(v, n, cap, 64);
+            v[n++] = (struct day_group){h->day[i], h->group, h->keep_days};
+            if (day_known(r, h->day[i]))
+                gspan_note(r, h->group, strlen(h->group), h->day[i]);
+        }
+    }
+    if (n > 1)
+        qsort(v, n, sizeof(*v), by_day);
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        int64_t keep = 0;
+        char tag[24];
+        snprintf(tag, sizeof(tag), "%lld", (long long)v[i].day);
+        ns_key(key, r, 'D', tag, 0, 0);
+        cmd_begin(pp, "SADD", key);
+        for (; j < n && v[j].day == v[i].day; j++) {
+            cmd_str(pp, v[j].group);
+            if (v[j].keep_days > keep)
+                keep = v[j].keep_days;
+        }
+        cmd_end(pp);
+        /* as long as the histograms keep the day (commit_hist) */
+        cmd_key_i64(pp, "EXPIRE", key, (keep + 3) * FG_DAY);
+        i = j;
+    }
+    free(v);
+}
+
 /* Reads the HGETALL of each group in want[0..nw) into the batch's cache. */
 static int groups_read(struct redis_state *r, const char **want, size_t nw)
 {
@@ -668,25 +907,36 @@ static int groups_read(struct redis_state *r, const char **want, size_t nw)
 }
 
 static int exec_read(struct redis_state *r);
+static int known_absent(const struct redis_state *r, const char *psn, int part);
 static void fence_watch(struct redis_state *r, struct pipe *pp, struct fg_buf *key);
 static int fence_check(struct redis_state *r);
 
-/* Reads the progress read's reply (HGETALL), when asked, into rd->all. */
+/* The progress hash's fields (HGETALL: partition, progress) into
+ * all[0..n), which is FG_PROGRESS_UNKNOWN where nobody published. */
+static void progress_parse(const redisReply *rep, int64_t *all, int n)
+{
+    for (int i = 0; i < n; i++)
+        all[i] = FG_PROGRESS_UNKNOWN;
+    for (size_t e = 0; e + 1 < rep->elements; e += 2) {
+        long p = strtol(rep->element[e]->str, NULL, 10);
+        if (p >= 0 && p < n)
+            all[p] = strtoll(rep->element[e + 1]->str, NULL, 10);
+    }
+}
+
+/* Reads the progress read's reply (HGETALL), when asked, into rd->all;
+ * not asked, gives what the last commit read (when batches are held). */
 static int progress_read(struct redis_state *r, int asked, const struct fg_batch_reads *rd)
 {
     redisReply *rep;
 
     for (int i = 0; i < rd->nparts; i++)
-        rd->all[i] = FG_PROGRESS_UNKNOWN;
+        rd->all[i] = i < r->nprogc ? r->progc[i] : FG_PROGRESS_UNKNOWN;
     if (!asked)
         return 0;
     if (!(rep = array_reply(r, "progress read")))
         return FG_EAGAIN;
-    for (size_t e = 0; e + 1 < rep->elements; e += 2) {
-        long p = strtol(rep->element[e]->str, NULL, 10);
-        if (p >= 0 && p < rd->nparts)
-            rd->all[p] = strtoll(rep->element[e + 1]->str, NULL, 10);
-    }
+    progress_parse(rep, rd->all, rd->nparts);
     freeReplyObject(rep);
     return 0;
 }
@@ -777,6 +1027,9 @@ static int load_persons(struct redis_state *r, const struct fg_batch_reads *rd, 
     int rc = 0, watch = !r->o.resident;   /* resident: the fence stands for WATCH */
     uint64_t drops = r->drops;
     const char **uniq = fg_malloc((rd->n ? rd->n : 1) * sizeof(*uniq));
+    int *upart = fg_malloc((rd->n ? rd->n : 1) * sizeof(*upart));
+    int64_t *days = NULL;
+    size_t ndays = 0, capdays = 0;
     const char **want = fg_malloc((rd->ngroups ? rd->ngroups : 1) * sizeof(*want));
 
     fg_buf_init(&key);
@@ -786,15 +1039,21 @@ static int load_persons(struct redis_state *r, const struct fg_batch_reads *rd, 
     for (size_t i = 0; i < rd->n; i++) {
         const char *psn = rd->psn_nos[i];
         size_t len = strlen(psn);
+        int part = rd->parts ? rd->parts[i] : -1;
         if ((!fresh || !watch) && fg_state_memory_has_person(r->mem, psn))
             continue;
+        if (!watch && known_absent(r, psn, part)) {   /* nothing to read */
+            fg_person_keys(r->mem->ops->person(r->mem, psn))->part1 = part + 1;
+            continue;
+        }
         if (!fg_map_get(&seen, psn, len)) {
             fg_map_put(&seen, psn, len, (void *)psn);
+            upart[nu] = part;
             uniq[nu++] = psn;
         }
     }
     fg_map_fini(&seen);
-    if (rd->topic) {
+    if (rd->topic && !(r->merge && r->nprogc)) {
         ns_key(&key, r, 'W', rd->topic, 1, 0);
         cmd_begin(&pp, "HGETALL", &key);
         cmd_end(&pp);
@@ -821,17 +1080,26 @@ static int load_persons(struct redis_state *r, const struct fg_batch_reads *rd, 
         cmd_begin(&pp, "HGETALL", &key);
         cmd_end(&pp);
     }
-    /* Each group not in the batch's cache yet. */
+    /* Each group not in the batch's cache yet, nor known to have nothing
+     * over the days read; and the days not known yet. */
     for (size_t i = 0; i < rd->ngroups; i++) {
         if (fg_map_get(&r->ghist, rd->groups[i], strlen(rd->groups[i])))
+            continue;
+        if (rd->from && known_empty(r, rd->groups[i], rd->from[i], rd->to[i]))
             continue;
         hist_key(&key, r, rd->groups[i]);
         cmd_begin(&pp, "HGETALL", &key);
         cmd_end(&pp);
         want[nw++] = rd->groups[i];
     }
-    if (!pp.ncmd && !r->exec_owed)
+    for (size_t i = 0; rd->from && i < rd->ngroups; i++)   /* their replies follow */
+        if (!fg_map_get(&r->ghist, rd->groups[i], strlen(rd->groups[i])) &&
+            !known_empty(r, rd->groups[i], rd->from[i], rd->to[i]))
+            days_ask(r, &pp, &key, rd->from[i], rd->to[i], &days, &ndays, &capdays);
+    if (!pp.ncmd && !r->exec_owed) {
+        progress_read(r, 0, rd);   /* what the last commit read */
         goto out;
+    }
     /* With nothing to read (resident persons), the commit sent before is
      * the round trip waited for. */
     pipe_send(r, &pp);
@@ -848,8 +1116,13 @@ static int load_persons(struct redis_state *r, const struct fg_batch_reads *rd, 
     rc = progress_read(r, prog, rd);
     if (!rc && (watch ? fresh || nu : nu))
         rc = persons_read(r, uniq, nu, watch ? 1 + fresh : 0);
+    for (size_t i = 0; !rc && i < nu; i++)
+        if (upart[i] >= 0)
+            fg_person_keys(r->mem->ops->person(r->mem, uniq[i]))->part1 = upart[i] + 1;
     if (!rc)
         rc = groups_read(r, want, nw);
+    if (!rc)
+        rc = days_read(r, days, ndays);
     /* Resident persons this batch counted on were dropped meanwhile (the
      * commit read above failed, or the fence moved behind it): it must
      * not be judged. */
@@ -859,6 +1132,8 @@ timed:
     st->rt_seconds += mono() - t0;
 out:
     free(uniq);
+    free(upart);
+    free(days);
     free(want);
     pipe_fini(r, &pp);
     fg_buf_fini(&key);
@@ -1000,6 +1275,208 @@ static int fence_up(struct redis_state *r)
     return FG_EAGAIN;
 }
 
+/*
+ * The person index (resident mode). A batch of persons new to Redis would
+ * cost a round trip only to learn that Redis holds nothing of them. So
+ * every commit notes each person it writes in the index of the person's
+ * partition (ZADD GT, score: when the person's last key expires), and a
+ * resident worker reads the indexes of its partitions once per
+ * assignment: a person of such a partition who is not in its index has
+ * no state, and is not read.
+ *
+ * An index is trusted only when it is complete: it carries the member
+ * "#", which a worker writes only when it finds the partition with
+ * neither an index nor any published progress, i.e. no commit ever wrote
+ * a person of it (each commit of a person writes the progress of the
+ * person's partition with it). An index begun later (a version without
+ * it wrote first) is never trusted, and its persons are read as before.
+ * What is in memory is a superset of what Redis holds (a commit that
+ * fails leaves its notes): at worst a person is read for nothing.
+ */
+static void index_key(struct fg_buf *b, const struct redis_state *r, int part)
+{
+    ns_key(b, r, 'I', NULL, 1, part);
+}
+
+static void index_clear(struct redis_state *r)
+{
+    for (size_t i = 0; i < r->index.cap; i++)
+        if (r->index.slots[i].key) {
+            struct ix_entry *e = r->index.slots[i].val;
+            free(e->psn);
+            free(e);
+        }
+    fg_map_fini(&r->index);
+    fg_map_init(&r->index);
+    r->index_known = 0;
+}
+
+static void index_note(struct redis_state *r, const char *psn, int64_t until)
+{
+    struct ix_entry *e = fg_map_get(&r->index, psn, strlen(psn));
+
+    if (!e) {
+        e = fg_malloc(sizeof(*e));
+        e->psn = fg_strdup(psn);
+        e->until = until;
+        fg_map_put(&r->index, e->psn, strlen(e->psn), e);
+    } else if (until > e->until) {
+        e->until = until;
+    }
+}
+
+/* Forgets the persons whose keys are all gone (every ten minutes). */
+static void index_prune(struct redis_state *r)
+{
+    struct fg_map keep;
+    int64_t now = (int64_t)time(NULL);
+
+    if (mono() - r->index_pruned < 600)
+        return;
+    r->index_pruned = mono();
+    fg_map_init(&keep);
+    for (size_t i = 0; i < r->index.cap; i++) {
+        struct ix_entry *e = r->index.slots[i].val;
+        if (!r->index.slots[i].key)
+            continue;
+        if (e->until >= now) {
+            fg_map_put(&keep, e->psn, strlen(e->psn), e);
+        } else {
+            free(e->psn);
+            free(e);
+        }
+    }
+    fg_map_fini(&r->index);
+    r->index = keep;
+}
+
+/* 1 when the person, of this partition, is known to have no state. */
+static int known_absent(const struct redis_state *r, const char *psn, int part)
+{
+    int i = 0;
+
+    if (part < 0 || !r->index_known)
+        return 0;
+    while (i < r->nowned && r->owned[i] != part)
+        i++;
+    return i < r->nowned && r->trusted[i] && !fg_map_get(&r->index, psn, strlen(psn));
+}
+
+/* Reads the indexes of the partitions owned, and which partitions have
+ * progress published on topic, in one round trip. */
+static int index_read(struct redis_state *r, const char *topic)
+{
+    struct fg_state *st = &r->base;
+    struct fg_buf key;
+    struct pipe pp;
+    redisReply **reps = fg_calloc((size_t)r->nowned + 1, sizeof(*reps));
+    const redisReply *w;
+    int64_t now = (int64_t)time(NULL);
+    double t0;
+    int rc = 0;
+
+    fg_buf_init(&key);
+    pipe_init(r, &pp);
+    for (int i = 0; i < r->nowned; i++) {
+        index_key(&key, r, r->owned[i]);
+        cmd_begin(&pp, "ZRANGE", &key);
+        cmd_str(&pp, "0");
+        cmd_str(&pp, "-1");
+        cmd_str(&pp, "WITHSCORES");
+        cmd_end(&pp);
+    }
+    ns_key(&key, r, 'W', topic, 1, 0);
+    cmd_begin(&pp, "HKEYS", &key);
+    cmd_end(&pp);
+    pipe_send(r, &pp);
+    pipe_fini(r, &pp);
+    fg_buf_fini(&key);
+    st->round_trips++;
+    t0 = mono();
+    for (int i = 0; i <= r->nowned && rc == 0; i++)
+        if (!(reps[i] = array_reply(r, "index read")))
+            rc = FG_EAGAIN;
+    st->rt_seconds += mono() - t0;
+    w = reps[r->nowned];
+    for (int i = 0; i < r->nowned && rc == 0; i++) {
+        const redisReply *z = reps[i];
+        int progress = 0;
+        r->trusted[i] = r->marker[i] = 0;
+        for (size_t e = 0; e + 1 < z->elements; e += 2) {
+            const char *m = z->element[e]->str;
+            int64_t until = strtoll(z->element[e + 1]->str, NULL, 10);
+            if (strcmp(m, "#") == 0)
+                r->trusted[i] = 1;
+            else if (until >= now)
+                index_note(r, m, until);
+        }
+        for (size_t e = 0; e < w->elements; e++) {
+            char *end;
+            long v = strtol(w->element[e]->str, &end, 10);
+            if (*end == '\0' && v == r->owned[i])
+                progress = 1;
+        }
+        if (!r->trusted[i] && !z->elements && !progress)
+            r->trusted[i] = r->marker[i] = 1;   /* nothing of it was ever written */
+    }
+    for (int i = 0; i <= r->nowned; i++)
+        freeReplyObject(reps[i]);
+    free(reps);
+    r->index_known = rc == 0;
+    r->index_pruned = mono();
+    return rc;
+}
+
+static void index_add(struct redis_state *r, int part1, const char *psn, int64_t until)
+{
+    if (!part1)
+        return;
+    FG_VEC_GROW(r->ixa, r->nixa, r->capixa, 64);
+    r->ixa[r->nixa++] = (struct ix_add){part1 - 1, psn, until};
+}
+
+static int by_part(const void *a, const void *b)
+{
+    const struct ix_add *x = a, *y = b;
+    return (x->part > y->part) - (x->part < y->part);
+}
+
+/* The commit's index updates (index_add), per partition: the persons
+ * noted, the members past their score dropped; and the completeness of
+ * each index found empty (index_read). */
+static void commit_index(struct redis_state *r, struct pipe *pp, struct fg_buf *key)
+{
+    if (r->nixa > 1)
+        qsort(r->ixa, r->nixa, sizeof(*r->ixa), by_part);
+    for (size_t i = 0; i < r->nixa;) {
+        size_t j = i;
+        index_key(key, r, r->ixa[i].part);
+        cmd_begin(pp, "ZADD", key);
+        cmd_str(pp, "GT");
+        for (; j < r->nixa && r->ixa[j].part == r->ixa[i].part; j++) {
+            cmd_i64(pp, r->ixa[j].until);
+            cmd_str(pp, r->ixa[j].psn);
+            index_note(r, r->ixa[j].psn, r->ixa[j].until);
+        }
+        cmd_end(pp);
+        cmd_begin(pp, "ZREMRANGEBYSCORE", key);
+        cmd_str(pp, "-inf");
+        cmd_i64(pp, r->wall_now - 1);
+        cmd_end(pp);
+        i = j;
+    }
+    r->nixa = 0;
+    for (int i = 0; i < r->nowned; i++)
+        if (r->marker[i]) {
+            index_key(key, r, r->owned[i]);
+            cmd_begin(pp, "ZADD", key);
+            cmd_str(pp, "+inf");
+            cmd_str(pp, "#");
+            cmd_end(pp);
+            r->marker[i] = 0;
+        }
+}
+
 void fg_state_redis_own(struct fg_state *st, const int *parts, int n)
 {
     struct redis_state *r = (struct redis_state *)st;
@@ -1008,10 +1485,14 @@ void fg_state_redis_own(struct fg_state *st, const int *parts, int n)
         r->exec_rc = exec_read(r);
     r->owned = fg_realloc(r->owned, (size_t)(n ? n : 1) * sizeof(*r->owned));
     r->epoch = fg_realloc(r->epoch, (size_t)(n ? n : 1) * sizeof(*r->epoch));
+    r->trusted = fg_realloc(r->trusted, (size_t)(n ? n : 1) * sizeof(*r->trusted));
+    r->marker = fg_realloc(r->marker, (size_t)(n ? n : 1) * sizeof(*r->marker));
     for (int i = 0; i < n; i++) {
         r->owned[i] = parts[i];
         r->epoch[i] = 0;
+        r->trusted[i] = r->marker[i] = 0;
     }
+    index_clear(r);   /* read again for the partitions now owned */
     r->nowned = n;
     r->fence_lost = 0;
     drop_resident(r);
@@ -1031,7 +1512,7 @@ static void line_dropped(void *opaque, struct fg_person *p, const struct fg_wlin
     r->df[r->ndf++].field = f.data;   /* takes the buffer */
 }
 
-static int rs_begin(struct fg_state *st, const struct fg_batch_reads *rd)
+static int begin(struct fg_state *st, const struct fg_batch_reads *rd)
 {
     struct redis_state *r = (struct redis_state *)st;
     int rc;
@@ -1042,13 +1523,36 @@ static int rs_begin(struct fg_state *st, const struct fg_batch_reads *rd)
     if (r->o.resident) {
         if (!r->fenced && fence_up(r))
             return FG_EAGAIN;
-        /* Between batches, nothing is dirty: expired lines can go. */
-        r->mem->ops->advance(r->mem, r->watermark - r->o.lateness);
+        if (!r->index_known && rd->topic && r->nowned && index_read(r, rd->topic))
+            return FG_EAGAIN;
+        /* Between batches, with none held, nothing is dirty: expired
+         * lines can go. */
+        if (!r->nheld) {
+            r->mem->ops->advance(r->mem, r->watermark - r->o.lateness);
+            index_prune(r);
+        }
     }
     rc = load_persons(r, rd, 1);
     if (rc) {
         reset_batch(r);
         drop_resident(r);
+    }
+    return rc;
+}
+
+static int rs_begin(struct fg_state *st, const struct fg_batch_reads *rd)
+{
+    struct redis_state *r = (struct redis_state *)st;
+    int rc = begin(st, rd);
+
+    /* Batches held before were lost on the way (with the persons): the
+     * caller learns it from a failure, once, and judges them again. */
+    if (r->held_lost) {
+        r->held_lost = 0;
+        if (!rc) {
+            reset_batch(r);
+            rc = FG_EAGAIN;
+        }
     }
     return rc;
 }
@@ -1072,6 +1576,7 @@ static void rs_abort(struct fg_state *st)
 
     reset_batch(r);
     drop_resident(r);   /* memory has the abandoned batch's changes */
+    r->held_lost = 0;   /* and those held: the caller knows they are lost */
 }
 
 static struct fg_person *rs_person(struct fg_state *st, const char *psn)
@@ -1157,9 +1662,10 @@ static uint64_t rs_hist_sum(struct fg_state *st, const char *group, int64_t from
     uint64_t total = 0;
 
     memset(counts, 0, FG_HIST_BUCKETS * sizeof(*counts));
-    /* Normally read with the batch; read it now if it was not. */
-    if (!fg_map_get(&r->ghist, group, strlen(group))) {
-        struct fg_batch_reads rd = {.groups = &group, .ngroups = 1};
+    /* Normally read with the batch; read it now if it was not (and there
+     * is something to read). */
+    if (!fg_map_get(&r->ghist, group, strlen(group)) && !known_empty(r, group, from, to)) {
+        struct fg_batch_reads rd = {.groups = &group, .from = &from, .to = &to, .ngroups = 1};
         if (!r->c || load_persons(r, &rd, 0)) {
             r->failed = 1;
             return UINT64_MAX;
@@ -1173,12 +1679,14 @@ static uint64_t rs_hist_sum(struct fg_state *st, const char *group, int64_t from
         }
     /* Observations of this batch are not in Redis yet but count, exactly
      * as they would in the embedded store. */
-    const struct dirty_hist *h = fg_map_get(&r->dh, group, strlen(group));
-    for (size_t i = 0; h && i < h->n; i++)
-        if (h->day[i] >= from && h->day[i] <= to && h->bucket[i] < FG_HIST_BUCKETS) {
-            counts[h->bucket[i]]++;
-            total++;
-        }
+    for (int k = 0; k < 2; k++) {   /* and so do those of the batches held */
+        const struct dirty_hist *h = fg_map_get(k ? &r->hh : &r->dh, group, strlen(group));
+        for (size_t i = 0; h && i < h->n; i++)
+            if (h->day[i] >= from && h->day[i] <= to && h->bucket[i] < FG_HIST_BUCKETS) {
+                counts[h->bucket[i]]++;
+                total++;
+            }
+    }
     return total;
 }
 
@@ -1332,6 +1840,8 @@ static void commit_person(struct redis_state *r, struct pipe *pp, const struct c
     }
     if (sets_renew)
         pk->sets_until = sets_need + FG_DAY;
+    index_add(r, pk->part1, psn, pk->lines_until > pk->sets_until ? pk->lines_until
+                                                                   : pk->sets_until);
 }
 
 /* A group's new observations: one HINCRBY per distinct (day, bucket), by
@@ -1427,6 +1937,9 @@ static void commit_alerts(struct redis_state *r, struct pipe *pp, struct fg_buf 
             cmd_str(pp, a->val);
         cmd_end(pp);
         kept |= a->val != NULL;
+        if (a->val)
+            index_add(r, a->part1, a->psn,
+                      r->wall_now + r->o.dedup_seconds + r->o.lateness + FG_DAY);
         if (kept && (i + 1 == r->nda || strcmp(r->da[i + 1].psn, a->psn) != 0)) {
             cmd_key_i64(pp, "EXPIRE", key, r->o.dedup_seconds + r->o.lateness + FG_DAY);
             kept = 0;
@@ -1460,6 +1973,10 @@ static void rs_progress_put(struct fg_state *st, const char *topic, const int64_
 
     free(r->prog_topic);
     r->prog_topic = fg_strdup(topic);
+    if (!r->merge_topic || strcmp(r->merge_topic, topic) != 0) {
+        free(r->merge_topic);
+        r->merge_topic = fg_strdup(topic);
+    }
     r->prog = fg_realloc(r->prog, (size_t)(n ? n : 1) * sizeof(*r->prog));
     memcpy(r->prog, mine, (size_t)n * sizeof(*mine));
     r->nprog = n;
@@ -1478,38 +1995,31 @@ static void rs_progress_put(struct fg_state *st, const char *topic, const int64_
  * is written). rs_commit then sends EXEC and reads every reply. An
  * aborted batch DISCARDs what is queued.
  */
-static int rs_prepare(struct fg_state *st)
+static int batch_dirty(const struct redis_state *r)
 {
-    struct redis_state *r = (struct redis_state *)st;
+    return r->ndl || r->nds || r->ndh || r->ndf || r->ndq_add || r->ndq_take || r->nda ||
+           r->prog_topic;
+}
+
+/* The batch's writes, appended to pp (the commands after MULTI). */
+static void build_writes(struct redis_state *r, struct pipe *pp)
+{
     struct fg_buf key, field, val;
-    struct pipe pp;
     struct change *ch;
     size_t nch = 0;
-    int done = 0;
 
-    if (r->prepared)
-        return 0;
-    if (r->failed || !r->c)
-        return FG_EAGAIN;
-    r->prepared = 1;
     r->wall_now = (int64_t)time(NULL);
-    if (!r->ndl && !r->nds && !r->ndh && !r->ndf && !r->ndq_add && !r->ndq_take && !r->nda &&
-        !r->prog_topic)
-        return 0;
     fg_buf_init(&key);
     fg_buf_init(&field);
     fg_buf_init(&val);
-    pipe_init(r, &pp);
-    cmd_begin(&pp, "MULTI", NULL);
-    cmd_end(&pp);
     /* Lines expired at load: load_line keeps a person's together. */
     for (size_t i = 0; i < r->ndf;) {
         size_t j = i;
         key_of(&key, r, 'L', r->df[i].psn);
-        cmd_begin(&pp, "HDEL", &key);
+        cmd_begin(pp, "HDEL", &key);
         for (; j < r->ndf && strcmp(r->df[j].psn, r->df[i].psn) == 0; j++)
-            cmd_str(&pp, r->df[j].field);
-        cmd_end(&pp);
+            cmd_str(pp, r->df[j].field);
+        cmd_end(pp);
         i = j;
     }
     ch = fg_malloc((r->ndl + r->nds + 1) * sizeof(*ch));
@@ -1522,32 +2032,110 @@ static int rs_prepare(struct fg_state *st)
         size_t j = i;
         while (j < nch && ch[j].p == ch[i].p)
             j++;
-        commit_person(r, &pp, ch + i, j - i, &key, &field, &val);
+        commit_person(r, pp, ch + i, j - i, &key, &field, &val);
         i = j;
     }
     free(ch);
     for (size_t s = 0; s < r->dh.cap; s++)
         if (r->dh.slots[s].key)
-            commit_hist(r, &pp, r->dh.slots[s].val, &key, &field);
-    commit_alerts(r, &pp, &key);
-    commit_deferred(r, &pp, r->dq_add, r->ndq_add, 1, &key);
-    commit_deferred(r, &pp, r->dq_take, r->ndq_take, 0, &key);
+            commit_hist(r, pp, r->dh.slots[s].val, &key, &field);
+    commit_alerts(r, pp, &key);
+    commit_deferred(r, pp, r->dq_add, r->ndq_add, 1, &key);
+    commit_deferred(r, pp, r->dq_take, r->ndq_take, 0, &key);
     if (r->prog_topic)
-        commit_progress(r, &pp, &key);
-    pipe_send(r, &pp);
-    r->queued = pp.ncmd;
-    pipe_fini(r, &pp);
+        commit_progress(r, pp, &key);
+    commit_index(r, pp, &key);
+    commit_days(r, pp, &key);
     fg_buf_fini(&key);
     fg_buf_fini(&field);
     fg_buf_fini(&val);
-    /* Out now (hiredis would write it with the first reply read). */
+}
+
+/* Writes what is pending on the connection out now (hiredis would write
+ * it with the first reply read). 0, or FG_EAGAIN and disconnected. */
+static int flush_out(struct redis_state *r)
+{
+    int done = 0;
+
     while (!done)
         if (redisBufferWrite(r->c, &done) != REDIS_OK) {
             disconnect(r, r->c->errstr);
-            r->queued = 0;
-            r->failed = 1;
             return FG_EAGAIN;
         }
+    return 0;
+}
+
+static int rs_prepare(struct fg_state *st)
+{
+    struct redis_state *r = (struct redis_state *)st;
+    struct pipe pp;
+
+    if (r->prepared)
+        return 0;
+    if (r->failed || !r->c)
+        return FG_EAGAIN;
+    r->prepared = 1;
+    if (!batch_dirty(r))
+        return 0;
+    pipe_init(r, &pp);
+    cmd_begin(&pp, "MULTI", NULL);
+    cmd_end(&pp);
+    build_writes(r, &pp);
+    pipe_send(r, &pp);
+    r->queued = pp.ncmd;
+    pipe_fini(r, &pp);
+    if (flush_out(r)) {
+        r->queued = 0;
+        r->failed = 1;
+        return FG_EAGAIN;
+    }
+    return 0;
+}
+
+/* Moves a batch's histogram observations (src) into the held ones. */
+static void hist_hold(struct fg_map *held, const struct fg_map *src)
+{
+    for (size_t s = 0; s < src->cap; s++) {
+        const struct dirty_hist *h = src->slots[s].val;
+        struct dirty_hist *g;
+        if (!src->slots[s].key)
+            continue;
+        if (!(g = fg_map_get(held, h->group, strlen(h->group)))) {
+            g = fg_calloc(1, sizeof(*g));
+            g->group = fg_strdup(h->group);
+            fg_map_put(held, g->group, strlen(g->group), g);
+        }
+        if (g->n + h->n > g->cap) {
+            g->cap = g->n + h->n;
+            g->day = fg_realloc(g->day, g->cap * sizeof(*g->day));
+            g->bucket = fg_realloc(g->bucket, g->cap * sizeof(*g->bucket));
+        }
+        memcpy(g->day + g->n, h->day, h->n * sizeof(*h->day));
+        memcpy(g->bucket + g->n, h->bucket, h->n * sizeof(*h->bucket));
+        g->n += h->n;
+    }
+}
+
+static int rs_hold(struct fg_state *st)
+{
+    struct redis_state *r = (struct redis_state *)st;
+    struct pipe pp;
+
+    if (r->prepared || r->failed || !r->c || !r->o.resident) {
+        reset_batch(r);
+        drop_resident(r);
+        return FG_EAGAIN;
+    }
+    r->merge = r->holding = 1;
+    if (batch_dirty(r)) {
+        pipe_init(r, &pp);
+        build_writes(r, &pp);
+        fg_buf_append(&r->held, pp.out.data, pp.out.len);
+        r->nheld += pp.ncmd;
+        pipe_fini(r, &pp);
+        hist_hold(&r->hh, &r->dh);
+    }
+    reset_batch(r);
     return 0;
 }
 
@@ -1565,6 +2153,20 @@ static int exec_read(struct redis_state *r)
             disconnect(r, r->c && r->c->err ? r->c->errstr : "no reply");
             return FG_EAGAIN;
         }
+        if (i == owed - 1 && rep->type == REDIS_REPLY_ARRAY && r->exec_prog &&
+            rep->elements && rep->element[rep->elements - 1]->type == REDIS_REPLY_ARRAY) {
+            /* The progress read behind the held batches' writes. */
+            const redisReply *pr = rep->element[rep->elements - 1];
+            int n = 0;
+            for (size_t e = 0; e + 1 < pr->elements; e += 2) {
+                long p = strtol(pr->element[e]->str, NULL, 10);
+                if (p >= n && p < 1 << 20)
+                    n = (int)p + 1;
+            }
+            r->progc = fg_realloc(r->progc, (size_t)(n ? n : 1) * sizeof(*r->progc));
+            progress_parse(pr, r->progc, n);
+            r->nprogc = n;
+        }
         if (i == owed - 1 && rep->type == REDIS_REPLY_NIL) {
             fg_log_warn("msg=\"redis commit conflict: another worker wrote a person of "
                         "this batch; re-running it\"");
@@ -1578,6 +2180,7 @@ static int exec_read(struct redis_state *r)
         freeReplyObject(rep);
     }
     r->exec_owed = 0;
+    r->exec_prog = 0;
     /* Resident mode: the fence armed again behind the EXEC. */
     if (r->exec_fence) {
         r->exec_fence = 0;
@@ -1598,9 +2201,35 @@ static int exec_send(struct redis_state *r)
 {
     struct fg_buf key;
     struct pipe pp;
-    int done = 0;
 
-    if ((!r->prepared && rs_prepare(&r->base)) || r->failed || !r->c) {
+    if (r->holding) {
+        /* The batches held: MULTI, their writes, the progress read. */
+        if (r->prepared || r->failed || !r->c) {
+            reset_batch(r);
+            drop_resident(r);
+            return FG_EAGAIN;
+        }
+        fg_buf_init(&key);
+        pipe_init(r, &pp);
+        cmd_begin(&pp, "MULTI", NULL);
+        cmd_end(&pp);
+        fg_buf_append(&pp.out, r->held.data, r->held.len);
+        pp.ncmd += r->nheld;
+        if (r->merge_topic) {
+            ns_key(&key, r, 'W', r->merge_topic, 1, 0);
+            cmd_begin(&pp, "HGETALL", &key);
+            cmd_end(&pp);
+            r->exec_prog = 1;
+        }
+        r->queued = pp.ncmd;
+        pipe_send(r, &pp);
+        pipe_fini(r, &pp);
+        fg_buf_fini(&key);
+        fg_buf_reset(&r->held);
+        r->nheld = 0;
+        hist_map_clear(&r->hh);
+        r->holding = 0;
+    } else if ((!r->prepared && rs_prepare(&r->base)) || r->failed || !r->c) {
         reset_batch(r);
         drop_resident(r);
         return FG_EAGAIN;
@@ -1625,11 +2254,7 @@ static int exec_send(struct redis_state *r)
     pipe_fini(r, &pp);
     fg_buf_fini(&key);
     reset_batch(r);
-    while (!done)
-        if (redisBufferWrite(r->c, &done) != REDIS_OK) {
-            disconnect(r, r->c->errstr);
-            return 0;   /* the outcome (failed) is exec_rc */
-        }
+    flush_out(r);   /* on failure, the outcome (failed) is exec_rc */
     return 0;
 }
 
@@ -1676,7 +2301,8 @@ static void dirty_alert(struct redis_state *r, struct fg_person *p, const char *
                         char *val)
 {
     FG_VEC_GROW(r->da, r->nda, r->capda, 8);
-    r->da[r->nda++] = (struct dirty_alert){fg_strdup(fg_person_psn(p)), fg_strdup(jr_id), val};
+    r->da[r->nda++] = (struct dirty_alert){fg_strdup(fg_person_psn(p)), fg_strdup(jr_id), val,
+                                           fg_person_keys(p)->part1};
 }
 
 static void rs_alert_keep(struct fg_state *st, struct fg_person *p, const char *jr_id,
@@ -1785,6 +2411,19 @@ static void rs_destroy(struct fg_state *st)
 
     reset_batch(r);
     fg_map_fini(&r->ghist);
+    hist_map_clear(&r->hh);
+    fg_map_fini(&r->hh);
+    fg_buf_fini(&r->held);
+    free(r->merge_topic);
+    free(r->progc);
+    index_clear(r);
+    fg_map_fini(&r->index);
+    gspans_clear(r);
+    fg_map_fini(&r->gspan);
+    free(r->gdays);
+    free(r->trusted);
+    free(r->marker);
+    free(r->ixa);
     free(r->owned);
     free(r->epoch);
     if (r->c)
@@ -1817,6 +2456,7 @@ static const struct fg_state_ops redis_ops = {
     .commit_batch = rs_commit,
     .commit_send = rs_commit_send,
     .commit_wait = rs_commit_wait,
+    .hold_batch = rs_hold,
     .abort_batch = rs_abort,
     .person = rs_person,
     .seen = rs_seen,
@@ -1871,6 +2511,10 @@ struct fg_state *fg_state_redis_new(const struct fg_redis_opts *o, char *err, si
         fg_state_memory_on_drop(r->mem, line_dropped, r);
     fg_map_init(&r->ghist);
     fg_map_init(&r->dh);
+    fg_map_init(&r->hh);
+    fg_map_init(&r->index);
+    fg_map_init(&r->gspan);
+    fg_buf_init(&r->held);
     r->watermark = INT64_MIN / 4;
     r->backoff = 0.1;
     try_connect(r);

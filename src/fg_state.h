@@ -39,8 +39,10 @@ struct fg_line_init {
  */
 struct fg_batch_reads {
     const char *const *psn_nos;   /* the persons (repeats allowed) */
+    const int *parts;             /* each one's partition (-1: not known); NULL: none */
     size_t n;
     const char *const *groups;    /* histograms hist_sum() will read */
+    const int64_t *from, *to;     /* over these days, each (complete days); NULL: unknown */
     size_t ngroups;
     const char *topic;            /* NULL: no progress read */
     int64_t *all;
@@ -71,6 +73,18 @@ struct fg_state_ops {
      * Nothing but begin_batch() and commit_wait() may follow. */
     int (*commit_send)(struct fg_state *st);
     int (*commit_wait)(struct fg_state *st);
+    /* Optional (NULL: not supported); a resident store's. End the batch
+     * without writing it: its writes are kept, in order, and the next
+     * commit_send() writes every batch held since the last commit in one
+     * transaction, reading the stream progress (begin_batch()'s progress
+     * exchange) back with it; from then on begin_batch() gives that
+     * instead of reading it. The persons stay in memory with the held
+     * changes for the batches that follow. Returns 0, or FG_EAGAIN when
+     * the batch cannot be held (abort_batch() follows). Any failure from here to the commit's
+     * outcome (a batch's reads or writes, the commit) loses every batch
+     * held: begin_batch() fails with FG_EAGAIN once when they are lost,
+     * and the caller must judge them again. */
+    int (*hold_batch)(struct fg_state *st);
     /* Forget the batch's changes (a remote store re-reads them next time;
      * the embedded store has applied them in place and cannot). */
     void (*abort_batch)(struct fg_state *st);
@@ -202,6 +216,7 @@ struct fg_person_keys {
     int64_t sets_until;    /* the seen-sets that exist */
     int64_t oldest[2];     /* each seen-set's lowest expiry, when it exists */
     int exists[2];         /* the seen-set (FG_SEEN_EVENTS, FG_SEEN_ALERTS) has members */
+    int part1;             /* the claims partition the person is keyed to, + 1 (0: not known) */
 };
 struct fg_person_keys *fg_person_keys(struct fg_person *p);
 

@@ -223,13 +223,16 @@ static void price_prefetch(struct fg_batch_ctx *bctx, const void *confp, void *p
         for (size_t i = 0; i < c->nlines; i++) {
             const struct fg_line *l = &c->lines[i];
             int64_t day = fg_cst_day(c->event_time);
+            int64_t ready = day - fg_batch_settle_days(bctx);
             const struct baseline *b;
             if (l->cnt <= 0 || l->pric <= 0)
                 continue;
+            if (ready > fg_batch_complete_before(bctx))
+                continue;   /* deferred: its baseline is read when it is taken */
             group_of(group, sizeof(group), l->hilist_code, c);
             b = fg_map_get(&priv->cache, group, strlen(group));
             if (!b || b->day != day)
-                fg_prefetch_hist(bctx, group, day - conf->lookback_days - 1, day - 1);
+                fg_prefetch_hist(bctx, group, ready - conf->lookback_days, ready - 1);
         }
     }
 }

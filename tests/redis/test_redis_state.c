@@ -613,7 +613,8 @@ static void test_hist_ttl_set_once(void **unused)
         a->ops->hist_add(a, groups[0], 19800, 7, 19830);
         assert_int_equal(a->ops->commit_batch(a), 0);
         assert_true(peek_int(c, "TTL", "fg:test:httl:H:X1|330100|3") > 30 * 86400);
-        assert_int_equal(calls(c, "expire"), round == 0 ? 1 : 0);
+        /* the day's group set's TTL is renewed by every commit */
+        assert_int_equal(calls(c, "expire"), round == 0 ? 2 : 1);
     }
     assert_int_equal(a->ops->begin_batch(a, &reads), 0);
     assert_int_equal(a->ops->hist_sum(a, groups[0], 19800, 19800, counts), 2);
@@ -874,6 +875,220 @@ static void test_resident_lost_mid_batch(void **unused)
     redisFree(c);
 }
 
+/* state.commit_ms: batches held (hold_batch) are written together by the
+ * next commit and by nothing before it; meanwhile the persons in memory
+ * and the held histogram observations count, and the commit reads the
+ * stream progress back, so the next batch's begin reads nothing. */
+static void test_resident_held_batches(void **unused)
+{
+    struct fg_state *a = open_backend("test:held", 1), *b = open_state("test:held");
+    const char *names[1] = {"6600011"};
+    const char *group = "X7|330100|3";
+    int64_t mine[2] = {1000, FG_PROGRESS_NOT_MINE}, all[2];
+    struct fg_batch_reads rd = {.psn_nos = names, .n = 1, .topic = "claims", .all = all,
+                                .nparts = 2};
+    uint32_t counts[FG_HIST_BUCKETS];
+    uint64_t rt;
+
+    (void)unused;
+    own_and_mark(a, 0, names[0], 1);
+    assert_int_equal(a->ops->begin_batch(a, &rd), 0);
+    assert_int_equal(mark(a, names[0], 2), 0);
+    a->ops->hist_add(a, group, 19800, 4, 19830);
+    a->ops->progress_put(a, "claims", mine, 2);
+    assert_int_equal(a->ops->hold_batch(a), 0);
+    assert_int_equal(a->ops->begin_batch(a, &rd), 0);
+    assert_int_equal(mark(a, names[0], 2), 1);   /* held, in memory */
+    assert_int_equal(mark(a, names[0], 3), 0);
+    assert_int_equal(a->ops->hist_sum(a, group, 19800, 19800, counts), 1);
+    assert_int_equal(counts[4], 1);
+    a->ops->progress_put(a, "claims", mine, 2);
+    assert_int_equal(a->ops->hold_batch(a), 0);
+    /* Nothing of them is in Redis yet. */
+    assert_int_equal(is_seen(b, names[0], 2), 0);
+    assert_int_equal(is_seen(b, names[0], 3), 0);
+
+    assert_int_equal(a->ops->commit_send(a), 0);
+    assert_int_equal(a->ops->commit_wait(a), 0);
+    assert_int_equal(is_seen(b, names[0], 2), 1);
+    assert_int_equal(is_seen(b, names[0], 3), 1);
+    b->ops->abort_batch(b);
+    assert_int_equal(fg_state_begin(b, names, 0), 0);
+    assert_int_equal(b->ops->hist_sum(b, group, 19800, 19800, counts), 1);
+    b->ops->abort_batch(b);
+    /* The progress came back with the commit: no round trip for it. */
+    rt = a->round_trips;
+    all[0] = all[1] = 0;
+    assert_int_equal(a->ops->begin_batch(a, &rd), 0);
+    assert_int_equal(a->round_trips, rt);
+    assert_int_equal(all[0], 1000);
+    assert_int_equal(all[1], FG_PROGRESS_UNKNOWN);
+    a->ops->abort_batch(a);
+
+    fg_state_redis_drop_namespace(a);
+    a->ops->destroy(a);
+    b->ops->destroy(b);
+}
+
+/* Held batches are lost with the connection (or the fence): the next
+ * begin fails at least once, and no later commit writes them. */
+static void test_resident_held_lost(void **unused)
+{
+    struct fg_state *a = open_backend("test:heldlost", 1), *b;
+    redisContext *c = peek();
+    const char *names[1] = {"6600012"}, *other[1] = {"6600013"};
+    int fails = 0;
+
+    (void)unused;
+    own_and_mark(a, 0, names[0], 1);
+    assert_int_equal(fg_state_begin(a, names, 1), 0);
+    assert_int_equal(mark(a, names[0], 2), 0);
+    assert_int_equal(a->ops->hold_batch(a), 0);
+    peek_do(c, "CLIENT KILL TYPE normal SKIPME yes");
+    /* A batch with someone to read finds the connection gone. */
+    assert_int_equal(fg_state_begin(a, other, 1), FG_EAGAIN);
+    for (time_t until = time(NULL) + 10; fg_state_begin(a, names, 1) != 0; fails++)
+        assert_true(time(NULL) < until);
+    (void)fails;
+    b = open_state("test:heldlost");   /* connected after the kill */
+    assert_int_equal(mark(a, names[0], 1), 1);   /* loaded again */
+    assert_int_equal(mark(a, names[0], 2), 0);   /* the held batch's: gone */
+    assert_int_equal(a->ops->commit_batch(a), 0);
+    assert_int_equal(is_seen(b, names[0], 2), 1);
+    assert_int_equal(is_seen(b, names[0], 9), 0);
+
+    /* Refused by a newer owner: nothing held is written. */
+    assert_int_equal(fg_state_begin(a, names, 1), 0);
+    assert_int_equal(mark(a, names[0], 4), 0);
+    assert_int_equal(a->ops->hold_batch(a), 0);
+    {
+        struct fg_state *n = open_backend("test:heldlost", 1);
+        int part0[1] = {0};
+        fg_state_redis_own(n, part0, 1);
+        assert_int_equal(fg_state_begin(n, names, 1), 0);
+        n->ops->abort_batch(n);
+        n->ops->destroy(n);
+    }
+    assert_int_equal(a->ops->commit_send(a), 0);
+    assert_int_equal(fg_state_begin(a, names, 1), FG_EAGAIN);
+    assert_int_equal(a->ops->commit_wait(a), FG_EAGAIN);
+    assert_int_equal(is_seen(b, names[0], 4), 0);
+
+    fg_state_redis_drop_namespace(b);
+    a->ops->destroy(a);
+    b->ops->destroy(b);
+    redisFree(c);
+}
+
+/* begin_batch for persons of known partitions (with a progress topic:
+ * the first batch of an assignment reads the person index with it). */
+static int begin_parts(struct fg_state *st, const char *const *names, const int *parts,
+                       size_t n, int topic)
+{
+    int64_t all[8];
+    struct fg_batch_reads rd = {.psn_nos = names, .parts = parts, .n = n,
+                                .topic = topic ? "claims" : NULL, .all = all, .nparts = 8};
+
+    return st->ops->begin_batch(st, &rd);
+}
+
+/* The person index: a resident worker does not read a person its
+ * partition's complete index lacks, reads one it has, and trusts no
+ * index of a partition written before the index was begun. */
+static void test_resident_person_index(void **unused)
+{
+    struct fg_state *a = open_backend("test:index", 1), *b = open_backend("test:index", 1);
+    struct fg_state *old = open_state("test:index");
+    redisContext *c = peek();
+    const char *p1[1] = {"6600021"}, *p2[1] = {"6600022"}, *q1[1] = {"6600023"};
+    int part3[1] = {3}, part4[1] = {4};
+    int64_t mine[8];
+    uint64_t rt;
+
+    (void)unused;
+    for (int i = 0; i < 8; i++)
+        mine[i] = i == 3 ? 1000 : FG_PROGRESS_NOT_MINE;
+    /* a: partition 3, never written: its index is complete from now on. */
+    fg_state_redis_own(a, part3, 1);
+    assert_int_equal(begin_parts(a, p1, part3, 1, 1), 0);
+    assert_int_equal(mark(a, p1[0], 1), 0);
+    a->ops->progress_put(a, "claims", mine, 8);
+    assert_int_equal(a->ops->commit_batch(a), 0);
+    assert_int_equal(peek_int(c, "ZCARD", "fg:test:index:I:{p3}"), 2);   /* p1 and "#" */
+
+    /* b takes partition 3 over: p1 is in the index (read), p2 is not. */
+    fg_state_redis_own(b, part3, 1);
+    assert_int_equal(begin_parts(b, p1, part3, 1, 1), 0);
+    assert_int_equal(mark(b, p1[0], 1), 1);
+    assert_int_equal(b->ops->commit_batch(b), 0);
+    rt = b->round_trips;
+    assert_int_equal(begin_parts(b, p2, part3, 1, 0), 0);
+    assert_int_equal(b->round_trips, rt);   /* known to have nothing */
+    assert_int_equal(mark(b, p2[0], 2), 0);
+    assert_int_equal(b->ops->commit_batch(b), 0);
+
+    /* Partition 4 was written without the index (progress published):
+     * its persons are read. */
+    assert_int_equal(fg_state_begin(old, q1, 1), 0);
+    assert_int_equal(mark(old, q1[0], 5), 0);
+    for (int i = 0; i < 8; i++)
+        mine[i] = i == 4 ? 1000 : FG_PROGRESS_NOT_MINE;
+    old->ops->progress_put(old, "claims", mine, 8);
+    assert_int_equal(old->ops->commit_batch(old), 0);
+    fg_state_redis_own(b, part4, 1);
+    assert_int_equal(begin_parts(b, q1, part4, 1, 1), 0);
+    assert_int_equal(mark(b, q1[0], 5), 1);
+    assert_int_equal(mark(b, q1[0], 6), 0);
+    assert_int_equal(b->ops->commit_batch(b), 0);
+    assert_int_equal(peek_int(c, "ZCARD", "fg:test:index:I:{p4}"), 1);   /* q1, no "#" */
+
+    fg_state_redis_drop_namespace(a);
+    a->ops->destroy(a);
+    b->ops->destroy(b);
+    old->ops->destroy(old);
+    redisFree(c);
+}
+
+/* A group with no observation on the complete days read is known to
+ * have an empty baseline once those days' group sets are read: a batch
+ * announcing only such groups reads nothing, one announcing a group with
+ * observations there reads it. */
+static void test_resident_empty_baseline(void **unused)
+{
+    struct fg_state *a = open_backend("test:days", 1), *b = open_state("test:days");
+    const char *groups[2] = {"XA|330100|3", "XB|330100|3"};
+    int64_t from[2] = {100, 100}, to[2] = {101, 101};
+    struct fg_batch_reads both = {.groups = groups, .from = from, .to = to, .ngroups = 2};
+    struct fg_batch_reads only_b = {.groups = groups + 1, .from = from, .to = to, .ngroups = 1};
+    struct fg_batch_reads only_a = {.groups = groups, .from = from, .to = to, .ngroups = 1};
+    uint32_t counts[FG_HIST_BUCKETS];
+    uint64_t rt;
+
+    (void)unused;
+    assert_int_equal(fg_state_begin(b, NULL, 0), 0);
+    b->ops->hist_add(b, groups[0], 100, 3, 130);
+    assert_int_equal(b->ops->commit_batch(b), 0);
+
+    assert_int_equal(a->ops->begin_batch(a, &both), 0);
+    assert_int_equal(a->ops->hist_sum(a, groups[0], 100, 101, counts), 1);
+    assert_int_equal(a->ops->hist_sum(a, groups[1], 100, 101, counts), 0);
+    assert_int_equal(a->ops->commit_batch(a), 0);   /* nothing to write */
+
+    rt = a->round_trips;
+    assert_int_equal(a->ops->begin_batch(a, &only_b), 0);
+    assert_int_equal(a->ops->hist_sum(a, groups[1], 100, 101, counts), 0);
+    assert_int_equal(a->round_trips, rt);   /* known empty: nothing read */
+    assert_int_equal(a->ops->commit_batch(a), 0);   /* nothing to write */
+    assert_int_equal(a->ops->begin_batch(a, &only_a), 0);
+    assert_int_equal(a->round_trips, rt + 1);
+    assert_int_equal(a->ops->hist_sum(a, groups[0], 100, 101, counts), 1);
+    assert_int_equal(a->ops->commit_batch(a), 0);   /* nothing to write */
+
+    fg_state_redis_drop_namespace(a);
+    a->ops->destroy(a);
+    b->ops->destroy(b);
+}
+
 /* Redis takes no writes (maxmemory reached, noeviction): a new owner
  * cannot take its epoch, so its batches wait (and hold no fence) until
  * Redis takes writes again. */
@@ -965,6 +1180,10 @@ int main(void)
         cmocka_unit_test(test_resident_lost_mid_batch),
         cmocka_unit_test(test_resident_fence_refused),
         cmocka_unit_test(test_resident_expired_line),
+        cmocka_unit_test(test_resident_held_batches),
+        cmocka_unit_test(test_resident_held_lost),
+        cmocka_unit_test(test_resident_person_index),
+        cmocka_unit_test(test_resident_empty_baseline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
