@@ -84,7 +84,6 @@ struct batch {
     size_t due_max;               /* deferred judgements it takes along (due_limit) */
     double t0, dt;                /* taken in; judged and delivered after dt */
     double st0[STAGES], st1[STAGES];   /* d->stage_s then and after dt */
-    int urgent;                   /* held: its writes should go now */
     struct batch *next;           /* in d->pending */
 };
 
@@ -1017,12 +1016,10 @@ static int attempt(struct daemon *d, struct batch *b, int mode)
     t = stage_done(d, ST_COMMIT, t);
     if (mode == COMMIT_HOLD) {
         rd_kafka_poll(d->producer, 0);   /* delivery reports so far */
-        if (rc == FG_OK && (rc = fg_engine_batch_hold(d->eng)) > 0) {
-            b->urgent = 1;
-            rc = FG_OK;
-        } else if (rc != FG_OK) {
+        if (rc == FG_OK)
+            rc = fg_engine_batch_hold(d->eng);
+        else
             fg_engine_batch_abort(d->eng);
-        }
     } else {
         if (rd_kafka_flush(d->producer, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR || d->dr_failed) {
             rc = FG_EAGAIN;
@@ -1651,7 +1648,7 @@ static void process_batch(struct daemon *d, struct item *items, size_t n)
         }
         d->pending_tail = b;
         d->pending_sent = !hold;
-        if ((b->urgent || held_due(d)) && commit_held(d) != FG_OK)
+        if (held_due(d) && commit_held(d) != FG_OK)
             pending_failed(d, 1);
         return;
     }

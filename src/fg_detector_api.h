@@ -180,12 +180,7 @@ struct fg_batch_ctx;  /* opaque: a batch about to be judged */
  * round trip before judging starts. */
 void fg_prefetch_hist(struct fg_batch_ctx *bctx, const char *group, int64_t from,
                       int64_t to);
-/** As fg_ctx_complete_before() and fg_ctx_settle_days(), as they stand
- * when the batch is prepared: a judgement that will be deferred reads
- * nothing now, so it announces nothing. (Progress read with the batch may
- * complete more days: what is read then and was not announced is fetched
- * when read.) */
-int64_t fg_batch_complete_before(const struct fg_batch_ctx *bctx);
+/** As fg_ctx_settle_days(), for the days a judgement will read. */
 int64_t fg_batch_settle_days(const struct fg_batch_ctx *bctx);
 
 /* ---- alerts ---- */

@@ -572,11 +572,6 @@ struct fg_batch_ctx {
     int64_t complete_before, settle_days;
 };
 
-int64_t fg_batch_complete_before(const struct fg_batch_ctx *b)
-{
-    return b->complete_before;
-}
-
 int64_t fg_batch_settle_days(const struct fg_batch_ctx *b)
 {
     return b->settle_days;
@@ -671,6 +666,7 @@ static int due_load(struct fg_engine *e)
     rd.ngroups = b.n;
     rd.from = b.from;
     rd.to = b.to;
+    rd.complete_before = b.complete_before;
     rc = e->st->ops->load_more(e->st, &rd);
     batch_groups_free(&b);
     free(claims);
@@ -1124,6 +1120,7 @@ int fg_engine_batch_begin(struct fg_engine *e, struct fg_claim *const *claims, s
     rd.ngroups = b.n;
     rd.from = b.from;
     rd.to = b.to;
+    rd.complete_before = b.complete_before;
     if (x) {
         rd.topic = x->topic;
         rd.all = x->all;
@@ -1199,16 +1196,14 @@ int fg_engine_batch_hold(struct fg_engine *e)
 
     if (!e->st->ops->hold_batch)
         return FG_ERR;
+    /* Records deferred wait in the store only from the commit on:
+     * due_take keeps below them. */
     rc = e->st->ops->hold_batch(e->st);
     if (rc < 0) {
         fg_engine_batch_abort(e);
         return FG_EAGAIN;
     }
-    /* Deferred judgements taken are gone from the store with the commit;
-     * a take that handed only its share pages on from there next time,
-     * so its removals must have landed by then. (Records deferred wait in
-     * the store only from the commit on: due_take keeps below them.) */
-    return e->due_more ? 1 : 0;
+    return FG_OK;
 }
 
 int fg_engine_batch_settle(struct fg_engine *e)

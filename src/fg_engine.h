@@ -116,9 +116,7 @@ int fg_engine_batch_settle(struct fg_engine *e);
 /**
  * End the batch without writing it (the store's hold_batch): the next
  * fg_engine_batch_send() writes every batch held since the last one in one
- * transaction. Returns 0; 1 when the held batches should be sent now
- * (deferred judgements taken in part: the next take pages on from what
- * this batch removes);
+ * transaction. Returns 0;
  * FG_EAGAIN when the batch cannot be held (it is aborted: judge it again);
  * FG_ERR when the store cannot hold batches. When a later batch_begin
  * fails, or the commit's outcome is a failure, the batches held are lost

@@ -166,6 +166,8 @@ struct redis_state {
     size_t nheld;                    /* commands in held */
     struct fg_map hh;                /* group -> struct dirty_hist */
     int holding;                     /* a batch is held since the last commit sent */
+    size_t *held_taken;              /* per scope: deferred records taken by them */
+    size_t nheld_taken;              /* scopes in held_taken */
     int held_lost;                   /* held writes dropped: the next begin says so */
     int merge;                       /* batches are held: progress comes with commits */
     char *merge_topic;               /* whose progress (progress_put's topic) */
@@ -199,6 +201,16 @@ static double mono(void)
 
 static void hist_map_clear(struct fg_map *m);
 
+/* Forgets the batches held (sent, or lost). */
+static void held_clear(struct redis_state *r)
+{
+    fg_buf_reset(&r->held);
+    r->nheld = 0;
+    hist_map_clear(&r->hh);
+    memset(r->held_taken, 0, r->nheld_taken * sizeof(*r->held_taken));
+    r->holding = 0;
+}
+
 /* Resident mode: forget the persons in memory (they may be ahead of what
  * Redis holds, or behind another worker's writes), the batches held on
  * them, and the fence; the next batch checks the fence again and loads
@@ -209,10 +221,7 @@ static void drop_resident(struct redis_state *r)
         return;
     if (r->holding) {
         /* Held batches were judged on the persons: they go with them. */
-        fg_buf_reset(&r->held);
-        r->nheld = 0;
-        hist_map_clear(&r->hh);
-        r->holding = 0;
+        held_clear(r);
         r->held_lost = 1;
     }
     fg_state_memory_clear_persons(r->mem);
@@ -778,6 +787,12 @@ static int known_empty(const struct redis_state *r, const char *group, int64_t f
     return !g || g->max < from || g->min > to;
 }
 
+/* Group i's days are all complete (only then are they known). */
+static int range_complete(const struct fg_batch_reads *rd, size_t i)
+{
+    return rd->from && rd->to[i] < rd->complete_before;
+}
+
 /* Appends SMEMBERS of each day in [from, to] neither known nor asked
  * for yet (days[0..*n), to which it adds them). */
 static void days_ask(struct redis_state *r, struct pipe *pp, struct fg_buf *key, int64_t from,
@@ -1085,15 +1100,15 @@ static int load_persons(struct redis_state *r, const struct fg_batch_reads *rd, 
     for (size_t i = 0; i < rd->ngroups; i++) {
         if (fg_map_get(&r->ghist, rd->groups[i], strlen(rd->groups[i])))
             continue;
-        if (rd->from && known_empty(r, rd->groups[i], rd->from[i], rd->to[i]))
+        if (range_complete(rd, i) && known_empty(r, rd->groups[i], rd->from[i], rd->to[i]))
             continue;
         hist_key(&key, r, rd->groups[i]);
         cmd_begin(&pp, "HGETALL", &key);
         cmd_end(&pp);
         want[nw++] = rd->groups[i];
     }
-    for (size_t i = 0; rd->from && i < rd->ngroups; i++)   /* their replies follow */
-        if (!fg_map_get(&r->ghist, rd->groups[i], strlen(rd->groups[i])) &&
+    for (size_t i = 0; i < rd->ngroups; i++)   /* their replies follow */
+        if (range_complete(rd, i) && !fg_map_get(&r->ghist, rd->groups[i], strlen(rd->groups[i])) &&
             !known_empty(r, rd->groups[i], rd->from[i], rd->to[i]))
             days_ask(r, &pp, &key, rd->from[i], rd->to[i], &days, &ndays, &capdays);
     if (!pp.ncmd && !r->exec_owed) {
@@ -1665,7 +1680,9 @@ static uint64_t rs_hist_sum(struct fg_state *st, const char *group, int64_t from
     /* Normally read with the batch; read it now if it was not (and there
      * is something to read). */
     if (!fg_map_get(&r->ghist, group, strlen(group)) && !known_empty(r, group, from, to)) {
-        struct fg_batch_reads rd = {.groups = &group, .from = &from, .to = &to, .ngroups = 1};
+        /* (a judgement reads complete days only) */
+        struct fg_batch_reads rd = {.groups = &group, .from = &from, .to = &to, .ngroups = 1,
+                                    .complete_before = to + 1};
         if (!r->c || load_persons(r, &rd, 0)) {
             r->failed = 1;
             return UINT64_MAX;
@@ -2127,6 +2144,20 @@ static int rs_hold(struct fg_state *st)
         return FG_EAGAIN;
     }
     r->merge = r->holding = 1;
+    /* Records taken stay in the store until the commit: a later take
+     * of the scope starts past them (rs_defer_take). */
+    for (size_t i = 0; i < r->ndq_take; i++) {
+        size_t s = (size_t)r->dq_take[i].scope;
+        if (r->dq_take[i].scope < 0)
+            continue;
+        if (s >= r->nheld_taken) {
+            r->held_taken = fg_realloc(r->held_taken, (s + 1) * sizeof(*r->held_taken));
+            memset(r->held_taken + r->nheld_taken, 0,
+                   (s + 1 - r->nheld_taken) * sizeof(*r->held_taken));
+            r->nheld_taken = s + 1;
+        }
+        r->held_taken[s]++;
+    }
     if (batch_dirty(r)) {
         pipe_init(r, &pp);
         build_writes(r, &pp);
@@ -2225,10 +2256,7 @@ static int exec_send(struct redis_state *r)
         pipe_send(r, &pp);
         pipe_fini(r, &pp);
         fg_buf_fini(&key);
-        fg_buf_reset(&r->held);
-        r->nheld = 0;
-        hist_map_clear(&r->hh);
-        r->holding = 0;
+        held_clear(r);
     } else if ((!r->prepared && rs_prepare(&r->base)) || r->failed || !r->c) {
         reset_batch(r);
         drop_resident(r);
@@ -2365,9 +2393,10 @@ static int rs_defer_take(struct fg_state *st, const int *scopes, size_t n, int64
         cmd_str(&pp, "-inf");
         cmd_i64(&pp, upto);
         cmd_str(&pp, "WITHSCORES");
-        if (max_each) {   /* the earliest ready first */
+        if (max_each) {   /* the earliest ready first, past those held taken */
+            size_t s = (size_t)scopes[i];
             cmd_str(&pp, "LIMIT");
-            cmd_str(&pp, "0");
+            cmd_i64(&pp, scopes[i] >= 0 && s < r->nheld_taken ? (int64_t)r->held_taken[s] : 0);
             cmd_i64(&pp, (int64_t)max_each);
         }
         cmd_end(&pp);
@@ -2416,6 +2445,7 @@ static void rs_destroy(struct fg_state *st)
     fg_buf_fini(&r->held);
     free(r->merge_topic);
     free(r->progc);
+    free(r->held_taken);
     index_clear(r);
     fg_map_fini(&r->index);
     gspans_clear(r);

@@ -42,8 +42,11 @@ struct fg_batch_reads {
     const int *parts;             /* each one's partition (-1: not known); NULL: none */
     size_t n;
     const char *const *groups;    /* histograms hist_sum() will read */
-    const int64_t *from, *to;     /* over these days, each (complete days); NULL: unknown */
+    const int64_t *from, *to;     /* over these days, each; NULL: unknown */
     size_t ngroups;
+    int64_t complete_before;      /* the days before it were complete when the
+                                   * reads were prepared (a range ending before
+                                   * it can be known empty); 0: none */
     const char *topic;            /* NULL: no progress read */
     int64_t *all;
     int nparts;

@@ -227,8 +227,6 @@ static void price_prefetch(struct fg_batch_ctx *bctx, const void *confp, void *p
             const struct baseline *b;
             if (l->cnt <= 0 || l->pric <= 0)
                 continue;
-            if (ready > fg_batch_complete_before(bctx))
-                continue;   /* deferred: its baseline is read when it is taken */
             group_of(group, sizeof(group), l->hilist_code, c);
             b = fg_map_get(&priv->cache, group, strlen(group));
             if (!b || b->day != day)

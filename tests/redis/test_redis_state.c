@@ -1058,9 +1058,13 @@ static void test_resident_empty_baseline(void **unused)
     struct fg_state *a = open_backend("test:days", 1), *b = open_state("test:days");
     const char *groups[2] = {"XA|330100|3", "XB|330100|3"};
     int64_t from[2] = {100, 100}, to[2] = {101, 101};
-    struct fg_batch_reads both = {.groups = groups, .from = from, .to = to, .ngroups = 2};
-    struct fg_batch_reads only_b = {.groups = groups + 1, .from = from, .to = to, .ngroups = 1};
-    struct fg_batch_reads only_a = {.groups = groups, .from = from, .to = to, .ngroups = 1};
+    struct fg_batch_reads both = {.groups = groups, .from = from, .to = to, .ngroups = 2,
+                                  .complete_before = 102};
+    struct fg_batch_reads only_b = {.groups = groups + 1, .from = from, .to = to, .ngroups = 1,
+                                    .complete_before = 102};
+    struct fg_batch_reads only_a = {.groups = groups, .from = from, .to = to, .ngroups = 1,
+                                    .complete_before = 102};
+    struct fg_batch_reads open_b = only_b;
     uint32_t counts[FG_HIST_BUCKETS];
     uint64_t rt;
 
@@ -1074,6 +1078,12 @@ static void test_resident_empty_baseline(void **unused)
     assert_int_equal(a->ops->hist_sum(a, groups[1], 100, 101, counts), 0);
     assert_int_equal(a->ops->commit_batch(a), 0);   /* nothing to write */
 
+    /* Day 101 not complete: nothing is known of it yet. */
+    open_b.complete_before = 101;
+    rt = a->round_trips;
+    assert_int_equal(a->ops->begin_batch(a, &open_b), 0);
+    assert_int_equal(a->round_trips, rt + 1);
+    assert_int_equal(a->ops->commit_batch(a), 0);   /* nothing to write */
     rt = a->round_trips;
     assert_int_equal(a->ops->begin_batch(a, &only_b), 0);
     assert_int_equal(a->ops->hist_sum(a, groups[1], 100, 101, counts), 0);
@@ -1087,6 +1097,38 @@ static void test_resident_empty_baseline(void **unused)
     fg_state_redis_drop_namespace(a);
     a->ops->destroy(a);
     b->ops->destroy(b);
+}
+
+/* Held batches page through the deferred records: a take goes on past
+ * the records taken by batches held (still in the store until their
+ * commit), and after the commit nothing taken comes again. */
+static void test_resident_held_takes(void **unused)
+{
+    struct fg_state *a = open_backend("test:heldtake", 1);
+    int scopes[1] = {3};
+
+    (void)unused;
+    fg_state_redis_own(a, scopes, 1);
+    assert_int_equal(fg_state_begin(a, NULL, 0), 0);
+    a->ops->defer_add(a, 3, 100, "r1", 2);
+    a->ops->defer_add(a, 3, 200, "r2", 2);
+    a->ops->defer_add(a, 3, 300, "r3", 2);
+    assert_int_equal(a->ops->commit_batch(a), 0);
+
+    for (int round = 0; round < 2; round++) {
+        ntaken = 0;
+        assert_int_equal(fg_state_begin(a, NULL, 0), 0);
+        assert_int_equal(a->ops->defer_take(a, scopes, 1, 1000, 1, count_taken, NULL), 0);
+        assert_int_equal(ntaken, 1);
+        assert_string_equal(taken[0], round ? "3:r2" : "3:r1");
+        assert_int_equal(a->ops->hold_batch(a), 0);
+    }
+    assert_int_equal(a->ops->commit_send(a), 0);
+    assert_int_equal(a->ops->commit_wait(a), 0);
+    assert_int_equal(take_committed(a, scopes, 1, 1000, 0), 1);
+    assert_string_equal(taken[0], "3:r3");
+    fg_state_redis_drop_namespace(a);
+    a->ops->destroy(a);
 }
 
 /* Redis takes no writes (maxmemory reached, noeviction): a new owner
@@ -1184,6 +1226,7 @@ int main(void)
         cmocka_unit_test(test_resident_held_lost),
         cmocka_unit_test(test_resident_person_index),
         cmocka_unit_test(test_resident_empty_baseline),
+        cmocka_unit_test(test_resident_held_takes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
