@@ -968,7 +968,7 @@ static double stage_done(struct daemon *d, int stage, double t)
 enum { COMMIT_NOW, COMMIT_SEND, COMMIT_HOLD };
 
 static int pending_outcome(struct daemon *d);
-static void pending_failed(struct daemon *d, int rerun);
+static int pending_failed(struct daemon *d, int rerun);
 
 /* Judge, deliver, commit: one attempt. COMMIT_SEND: the commit goes out
  * without waiting for its outcome (the batch joins d->pending, settled
@@ -1498,10 +1498,13 @@ static int batch_run(struct daemon *d, struct batch *b, int mode)
     for (;;) {
         rc = attempt(d, b, mode);
         if (rc == FG_EPENDING) {
-            /* The batch before goes again first (even when stopping: its
-             * outcome is read, so it must finish here, run or not), then
-             * this one at once: nothing of it was judged. */
-            pending_failed(d, 1);
+            /* The batches before go again first (even when stopping:
+             * their outcome is read, so they must finish here, run or
+             * not), then this one at once: nothing of it was judged.
+             * Unless one of them could not run: this one must not be
+             * committed past it (its offsets would be stored past). */
+            if (pending_failed(d, 1) != FG_OK)
+                break;
             continue;
         }
         if (rc == FG_OK || g_stop)
@@ -1567,8 +1570,9 @@ static int pending_outcome(struct daemon *d)
  * of them was written. Their counters go back, and they run again now,
  * in order, each committed; without rerun (inside a rebalance, which must
  * not poll) they are left for redelivery, as is everything after one
- * that could not run (stopping): no later offset may be stored past it. */
-static void pending_failed(struct daemon *d, int rerun)
+ * that could not run (stopping): no later offset may be stored past it.
+ * Returns 0 when they all ran, else FG_EAGAIN. */
+static int pending_failed(struct daemon *d, int rerun)
 {
     struct batch *b = pending_take(d), *next;
     size_t nb = 0, events = 0;
@@ -1588,6 +1592,7 @@ static void pending_failed(struct daemon *d, int rerun)
         rc = rerun && rc == FG_OK ? batch_run(d, b, COMMIT_NOW) : FG_EAGAIN;
         batch_finish(d, b, rc);
     }
+    return rc;
 }
 
 /* The held batches' commit: their alerts acknowledged by the broker
