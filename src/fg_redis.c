@@ -207,7 +207,8 @@ static void held_clear(struct redis_state *r)
     fg_buf_reset(&r->held);
     r->nheld = 0;
     hist_map_clear(&r->hh);
-    memset(r->held_taken, 0, r->nheld_taken * sizeof(*r->held_taken));
+    if (r->nheld_taken)
+        memset(r->held_taken, 0, r->nheld_taken * sizeof(*r->held_taken));
     r->holding = 0;
 }
 
@@ -2244,7 +2245,8 @@ static int exec_send(struct redis_state *r)
         pipe_init(r, &pp);
         cmd_begin(&pp, "MULTI", NULL);
         cmd_end(&pp);
-        fg_buf_append(&pp.out, r->held.data, r->held.len);
+        if (r->held.len)
+            fg_buf_append(&pp.out, r->held.data, r->held.len);
         pp.ncmd += r->nheld;
         if (r->merge_topic) {
             ns_key(&key, r, 'W', r->merge_topic, 1, 0);
