@@ -820,6 +820,28 @@ static void days_ask(struct redis_state *r, struct pipe *pp, struct fg_buf *key,
     }
 }
 
+/* A day's observations not in Redis yet, by the batch in hand (dh) or
+ * the batches held (hh): the day's set read now lacks their groups, and
+ * commit_days() notes them only for days known when it runs. So they are
+ * noted as the day becomes known, or the groups would look empty there
+ * once those writes land and their counts leave memory. */
+static void day_note_pending(struct redis_state *r, int64_t day)
+{
+    for (int k = 0; k < 2; k++) {
+        const struct fg_map *m = k ? &r->hh : &r->dh;
+        for (size_t s = 0; s < m->cap; s++) {
+            const struct dirty_hist *h = m->slots[s].val;
+            if (!m->slots[s].key)
+                continue;
+            for (size_t i = 0; i < h->n; i++)
+                if (h->day[i] == day) {
+                    gspan_note(r, h->group, strlen(h->group), day);
+                    break;
+                }
+        }
+    }
+}
+
 /* Reads the day sets days_ask() asked for: those days become known. */
 static int days_read(struct redis_state *r, const int64_t *days, size_t n)
 {
@@ -831,6 +853,7 @@ static int days_read(struct redis_state *r, const int64_t *days, size_t n)
             gspans_clear(r);   /* bounded: read again as needed */
         for (size_t e = 0; e < rep->elements; e++)
             gspan_note(r, rep->element[e]->str, rep->element[e]->len, days[i]);
+        day_note_pending(r, days[i]);
         FG_VEC_GROW(r->gdays, r->ngdays, r->capgdays, 16);
         r->gdays[r->ngdays++] = days[i];
         freeReplyObject(rep);
