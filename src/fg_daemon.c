@@ -31,6 +31,7 @@
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <limits.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -153,6 +154,7 @@ struct daemon {
     long long stall_ms;    /* kafka.stall_ms */
     int fault_pause;       /* FUNDGUARD_FAULT_PAUSE_PARTITION, or -1 */
     int fault_at_end;      /* ... at the partition's first end, not assignment */
+    int fault_stop;        /* FUNDGUARD_FAULT_LOSE_HELD_AT_STOP; 2: armed */
     uint64_t holds;        /* partitions paused for a long queue */
     double blocked_since;  /* wall time the merge first waited; 0 = not */
     struct parse_work parse;   /* received, being parsed, not yet queued */
@@ -1589,7 +1591,12 @@ static int pending_failed(struct daemon *d, int rerun)
     for (; b; b = next) {
         next = b->next;
         b->next = NULL;
-        rc = rerun && rc == FG_OK ? batch_run(d, b, COMMIT_NOW) : FG_EAGAIN;
+        if (d->fault_stop == 2) {   /* fault injection: the first cannot run */
+            d->fault_stop = 0;
+            rc = FG_EAGAIN;
+        } else {
+            rc = rerun && rc == FG_OK ? batch_run(d, b, COMMIT_NOW) : FG_EAGAIN;
+        }
         batch_finish(d, b, rc);
     }
     return rc;
@@ -1623,11 +1630,18 @@ static int commit_held(struct daemon *d)
     return rc;
 }
 
-/* Batches are held, and the first for state.commit_ms: commit them. */
+/* Milliseconds until the batches held are due for their commit (the
+ * first held for state.commit_ms); HUGE_VAL when none is held. */
+static double held_left_ms(const struct daemon *d)
+{
+    if (!d->pending || d->pending_sent)
+        return HUGE_VAL;
+    return (double)d->commit_ms - (now_s() - d->pending_t0) * 1000;
+}
+
 static int held_due(const struct daemon *d)
 {
-    return d->pending && !d->pending_sent &&
-           (now_s() - d->pending_t0) * 1000 >= (double)d->commit_ms;
+    return held_left_ms(d) <= 0;
 }
 
 /* Before anything that needs the batches in hand finished. */
@@ -1824,11 +1838,9 @@ static int run(struct daemon *d)
          * batches. With events queued already, nothing is waited for
          * (unless the merge is waiting for a partition: then briefly). */
         int first_ms = !d->queued ? 100 : d->blocked_since > 0 ? 10 : 0;
-        if (d->pending && !d->pending_sent) {   /* held: not past their commit */
-            double left = (double)d->commit_ms - (now_s() - d->pending_t0) * 1000;
-            if (left < first_ms)
-                first_ms = left > 0 ? (int)left : 0;
-        }
+        double left = held_left_ms(d);   /* held: not past their commit */
+        if (left < first_ms)
+            first_ms = left > 0 ? (int)left : 0;
         double t = now_s();
         msgs[0] = rd_kafka_consume_queue(d->queue, first_ms);
         got = msgs[0] ? 1 : 0;
@@ -1889,6 +1901,16 @@ static int run(struct daemon *d)
             last_stats = now_s();
         }
     }
+    if (d->fault_stop && d->pending && !d->pending_sent) {
+        /* As when their alerts cannot all be delivered while stopping,
+         * and then the first cannot run again (the store gone meanwhile):
+         * the later ones must not be committed past it. */
+        fg_log_warn("msg=\"fault injection: the batches held are lost at stop, and the first "
+                    "cannot run again\"");
+        fg_engine_batch_abort(d->eng);
+        d->fault_stop = 2;
+        pending_failed(d, 1);
+    }
     settle(d, 1);
     receive_finish(d);   /* queued, then dropped with the queues: not judged */
     fg_log_info("msg=\"stopping: flushing producer and committing offsets\"");
@@ -1919,6 +1941,7 @@ int fg_cmd_run(int argc, char **argv)
         }
         d.fault_pause = (int)v;
     }
+    d.fault_stop = getenv("FUNDGUARD_FAULT_LOSE_HELD_AT_STOP") != NULL;
     for (int i = 0; i < argc; i++) {
         if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
             d.config = argv[++i];

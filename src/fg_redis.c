@@ -192,6 +192,16 @@ struct redis_state {
 
 #define FS "\x1f"
 
+/* Empties a map whose values own their keys, freeing each value. */
+static void map_clear(struct fg_map *m, void (*free_val)(void *))
+{
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->slots[i].key)
+            free_val(m->slots[i].val);
+    fg_map_fini(m);
+    fg_map_init(m);
+}
+
 static double mono(void)
 {
     struct timespec ts;
@@ -597,18 +607,28 @@ static void discard_queued(struct redis_state *r)
 }
 
 /* Empties a map of group -> struct dirty_hist. */
+static void dirty_hist_free(void *v)
+{
+    struct dirty_hist *h = v;
+    free(h->day);
+    free(h->bucket);
+    free(h->group);
+    free(h);
+}
+
 static void hist_map_clear(struct fg_map *m)
 {
-    for (size_t i = 0; i < m->cap; i++)
-        if (m->slots[i].key) {
-            struct dirty_hist *h = m->slots[i].val;
-            free(h->day);
-            free(h->bucket);
-            free(h->group);
-            free(h);
-        }
-    fg_map_fini(m);
-    fg_map_init(m);
+    map_clear(m, dirty_hist_free);
+}
+
+static void group_hist_free(void *v)
+{
+    struct group_hist *g = v;
+    free(g->day);
+    free(g->bucket);
+    free(g->count);
+    free(g->group);
+    free(g);
 }
 
 static void reset_batch(struct redis_state *r)
@@ -621,17 +641,7 @@ static void reset_batch(struct redis_state *r)
         free(r->df[i].psn);
         free(r->df[i].field);
     }
-    for (size_t i = 0; i < r->ghist.cap; i++)
-        if (r->ghist.slots[i].key) {
-            struct group_hist *g = r->ghist.slots[i].val;
-            free(g->day);
-            free(g->bucket);
-            free(g->count);
-            free(g->group);
-            free(g);
-        }
-    fg_map_fini(&r->ghist);
-    fg_map_init(&r->ghist);
+    map_clear(&r->ghist, group_hist_free);
     for (size_t i = 0; i < r->ndq_add; i++)
         free(r->dq_add[i].rec);
     for (size_t i = 0; i < r->ndq_take; i++)
@@ -743,16 +753,16 @@ static int day_known(const struct redis_state *r, int64_t day)
     return 0;
 }
 
+static void gspan_free(void *v)
+{
+    struct gspan *g = v;
+    free(g->group);
+    free(g);
+}
+
 static void gspans_clear(struct redis_state *r)
 {
-    for (size_t i = 0; i < r->gspan.cap; i++)
-        if (r->gspan.slots[i].key) {
-            struct gspan *g = r->gspan.slots[i].val;
-            free(g->group);
-            free(g);
-        }
-    fg_map_fini(&r->gspan);
-    fg_map_init(&r->gspan);
+    map_clear(&r->gspan, gspan_free);
     r->ngdays = 0;
 }
 
@@ -1337,16 +1347,16 @@ static void index_key(struct fg_buf *b, const struct redis_state *r, int part)
     ns_key(b, r, 'I', NULL, 1, part);
 }
 
+static void ix_entry_free(void *v)
+{
+    struct ix_entry *e = v;
+    free(e->psn);
+    free(e);
+}
+
 static void index_clear(struct redis_state *r)
 {
-    for (size_t i = 0; i < r->index.cap; i++)
-        if (r->index.slots[i].key) {
-            struct ix_entry *e = r->index.slots[i].val;
-            free(e->psn);
-            free(e);
-        }
-    fg_map_fini(&r->index);
-    fg_map_init(&r->index);
+    map_clear(&r->index, ix_entry_free);
     r->index_known = 0;
 }
 
@@ -1381,8 +1391,7 @@ static void index_prune(struct redis_state *r)
         if (e->until >= now) {
             fg_map_put(&keep, e->psn, strlen(e->psn), e);
         } else {
-            free(e->psn);
-            free(e);
+            ix_entry_free(e);
         }
     }
     fg_map_fini(&r->index);
