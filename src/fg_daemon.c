@@ -136,6 +136,8 @@ struct daemon {
         double caught_since;   /* wall time it was first seen caught up; 0 = not */
         int64_t eof_offset;   /* where that end was */
         int64_t bound;     /* progress last published (metrics) */
+        int64_t applied;   /* what the engine was last told of it while owned;
+                            * FG_PROGRESS_NOT_MINE: nothing since assigned */
         int owned;
         int held;          /* paused: its queue below is full */
         int lib_paused;    /* paused in librdkafka by us (kept across revoke) */
@@ -214,7 +216,8 @@ static void parts_grow(struct daemon *d, int n)
     d->parts = fg_realloc(d->parts, (size_t)n * sizeof(*d->parts));
     for (int i = d->nparts; i < n; i++)
         d->parts[i] = (struct part){.wm = FG_PROGRESS_UNKNOWN, .seen = FG_PROGRESS_UNKNOWN,
-                                    .bound = FG_PROGRESS_NOT_MINE};
+                                    .bound = FG_PROGRESS_NOT_MINE,
+                                    .applied = FG_PROGRESS_NOT_MINE};
     d->nparts = n;
 }
 
@@ -280,6 +283,7 @@ static void own_partitions(struct daemon *d, const rd_kafka_topic_partition_list
          * offset it has already reported. A partition new to this process
          * starts unknown (or from its previous owner's published value). */
         d->parts[p].owned = owned;
+        d->parts[p].applied = FG_PROGRESS_NOT_MINE;
         d->parts[p].held = 0;   /* the assignment sets the pause state anew */
         d->parts[p].heard = now_s();
         /* What was received from a partition that goes is not judged here:
@@ -453,7 +457,28 @@ static void progress_begin(struct daemon *d, struct exchange *ex, struct fg_clai
     ex->mine = progress_of(d, claims, srcs, nc);
     ex->all = fg_malloc((size_t)(n ? n : 1) * sizeof(*ex->all));
     ex->x = (struct fg_exchange){.srcs = srcs, .topic = d->topic_claims, .all = ex->all,
-                                 .nparts = n, .apply = progress_apply, .opaque = ex};
+                                 .nparts = n, .apply = progress_apply, .opaque = ex,
+                                 .bound = FG_PROGRESS_IDLE};
+    /* The furthest the engine can be told of each partition owned while
+     * judging the batch, where known before the read: the progress past
+     * the partition's last event in the batch (each event's raises it:
+     * set_progress), else what it was told last (only this worker
+     * publishes a partition it owns). */
+    for (int p = 0; p < n; p++) {
+        const struct part *q = &d->parts[p];
+        int64_t v = ex->mine[p];
+        if (!q->owned)
+            continue;
+        if (v == FG_PROGRESS_NOT_MINE)
+            v = q->applied;
+        else if (v != FG_PROGRESS_IDLE)
+            v = partition_bound(d, q, queued_first(q));
+        if (v == FG_PROGRESS_NOT_MINE)
+            continue;
+        ex->x.bounded = 1;
+        if (v < ex->x.bound)
+            ex->x.bound = v;
+    }
 }
 
 /* With a batch's commit (after its events are judged): this worker's
@@ -490,6 +515,7 @@ static void progress_apply(void *opaque)
         v = ex->mine[p];
         if (v == FG_PROGRESS_NOT_MINE)
             v = ex->all[p] == FG_PROGRESS_IDLE ? FG_PROGRESS_UNKNOWN : ex->all[p];
+        d->parts[p].applied = v;
         scopes[ns] = p;
         bounds[ns++] = v;
     }

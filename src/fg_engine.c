@@ -280,6 +280,16 @@ void fg_emit(struct fg_ctx *ctx, const struct fg_alert_spec *spec)
 
 /* ---- complete days and deferred judgements ---- */
 
+/* The days before it are complete when the slowest partition is here. */
+static int64_t complete_at(const struct fg_engine *e, int64_t slowest)
+{
+    if (slowest == FG_PROGRESS_UNKNOWN)
+        return INT64_MIN;
+    if (slowest == FG_PROGRESS_IDLE)
+        return INT64_MAX;
+    return fg_cst_day(slowest - e->o.lateness);
+}
+
 static int64_t complete_before(const struct fg_engine *e)
 {
     int64_t slowest;
@@ -290,11 +300,7 @@ static int64_t complete_before(const struct fg_engine *e)
     for (size_t i = 0; i < e->nscopes; i++)
         if (e->bounds[i] < slowest)
             slowest = e->bounds[i];
-    if (slowest == FG_PROGRESS_UNKNOWN)
-        return INT64_MIN;
-    if (slowest == FG_PROGRESS_IDLE)
-        return INT64_MAX;
-    return fg_cst_day(slowest - e->o.lateness);
+    return complete_at(e, slowest);
 }
 
 int64_t fg_engine_complete_before(const struct fg_engine *e)
@@ -568,6 +574,8 @@ struct fg_batch_ctx {
     struct fg_map groups;   /* distinct groups wanted, keys owned */
     char **keys;
     int64_t *from, *to;     /* each group's days read (the union announced) */
+    int64_t *first_to;      /* the earliest last day announced: when it is
+                             * not complete, no judgement reads the group */
     size_t n, cap;
     int64_t complete_before, settle_days;
 };
@@ -588,6 +596,8 @@ void fg_prefetch_hist(struct fg_batch_ctx *b, const char *group, int64_t from, i
             b->from[at - 1] = from;
         if (to > b->to[at - 1])
             b->to[at - 1] = to;
+        if (to < b->first_to[at - 1])
+            b->first_to[at - 1] = to;
         return;
     }
     if (b->n == b->cap) {
@@ -595,10 +605,12 @@ void fg_prefetch_hist(struct fg_batch_ctx *b, const char *group, int64_t from, i
         b->keys = fg_realloc(b->keys, b->cap * sizeof(*b->keys));
         b->from = fg_realloc(b->from, b->cap * sizeof(*b->from));
         b->to = fg_realloc(b->to, b->cap * sizeof(*b->to));
+        b->first_to = fg_realloc(b->first_to, b->cap * sizeof(*b->first_to));
     }
     b->keys[b->n] = fg_strdup(group);
     b->from[b->n] = from;
     b->to[b->n] = to;
+    b->first_to[b->n] = to;
     fg_map_put(&b->groups, b->keys[b->n], strlen(b->keys[b->n]), (void *)(uintptr_t)(b->n + 1));
     b->n++;
 }
@@ -620,6 +632,30 @@ static void batch_groups(struct fg_engine *e, const struct fg_claim *const *clai
     }
 }
 
+/* Moves the groups a judgement may read in this batch, one of whose
+ * announced ranges ends before cb, to the front; returns how many. */
+static size_t groups_judgeable(struct fg_batch_ctx *b, int64_t cb)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->first_to[i] >= cb)
+            continue;
+        char *key = b->keys[k];
+        int64_t from = b->from[k], to = b->to[k], first_to = b->first_to[k];
+        b->keys[k] = b->keys[i];
+        b->from[k] = b->from[i];
+        b->to[k] = b->to[i];
+        b->first_to[k] = b->first_to[i];
+        b->keys[i] = key;
+        b->from[i] = from;
+        b->to[i] = to;
+        b->first_to[i] = first_to;
+        k++;
+    }
+    return k;
+}
+
 static void batch_groups_free(struct fg_batch_ctx *b)
 {
     for (size_t i = 0; i < b->n; i++)
@@ -627,6 +663,7 @@ static void batch_groups_free(struct fg_batch_ctx *b)
     free(b->keys);
     free(b->from);
     free(b->to);
+    free(b->first_to);
     fg_map_fini(&b->groups);
 }
 
@@ -1117,7 +1154,7 @@ int fg_engine_batch_begin(struct fg_engine *e, struct fg_claim *const *claims, s
     rd.psn_nos = psn;
     rd.n = n;
     rd.groups = (const char *const *)b.keys;
-    rd.ngroups = b.n;
+    rd.ngroups = x && x->bounded ? groups_judgeable(&b, complete_at(e, x->bound)) : b.n;
     rd.from = b.from;
     rd.to = b.to;
     rd.complete_before = b.complete_before;

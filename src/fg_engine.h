@@ -82,6 +82,13 @@ struct fg_exchange {
     int nparts;
     void (*apply)(void *opaque);
     void *opaque;
+    /* bounded: apply() will set no progress of this worker's later than
+     * bound (or FG_PROGRESS_UNKNOWN), so no day past it can be complete
+     * when the batch is judged, whatever the others' progress read. The
+     * peer histograms of judgements that must wait for such days are not
+     * read (a judgement made after all reads its own, late). */
+    int bounded;
+    int64_t bound;
 };
 
 /**
