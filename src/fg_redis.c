@@ -885,6 +885,16 @@ static int by_day(const void *a, const void *b)
     return (x->day > y->day) - (x->day < y->day);
 }
 
+/* 1 when an observation before the i-th has its day (and, with bucket,
+ * its bucket): the i-th adds nothing new to write there. */
+static int obs_repeats(const struct dirty_hist *h, size_t i, int bucket)
+{
+    for (size_t j = 0; j < i; j++)
+        if (h->day[j] == h->day[i] && (!bucket || h->bucket[j] == h->bucket[i]))
+            return 1;
+    return 0;
+}
+
 static void commit_days(struct redis_state *r, struct pipe *pp, struct fg_buf *key)
 {
     struct day_group *v = NULL;
@@ -895,10 +905,7 @@ static void commit_days(struct redis_state *r, struct pipe *pp, struct fg_buf *k
         if (!r->dh.slots[s].key)
             continue;
         for (size_t i = 0; i < h->n; i++) {
-            size_t j = 0;
-            while (j < i && h->day[j] != h->day[i])
-                j++;
-            if (j < i)
+            if (obs_repeats(h, i, 0))
                 continue;   /* the day is in already */
             FG_VEC_GROW(v, n, cap, 64);
             v[n++] = (struct day_group){h->day[i], h->group, h->keep_days};
@@ -1905,12 +1912,10 @@ static void commit_hist(struct redis_state *r, struct pipe *pp, const struct dir
 
     hist_key(key, r, h->group);
     for (size_t i = 0; i < h->n; i++) {
-        size_t same = 0, j;
-        for (j = 0; j < i && !(h->day[j] == h->day[i] && h->bucket[j] == h->bucket[i]); j++)
-            ;
-        if (j < i)
-            continue;
-        for (j = i; j < h->n; j++)
+        size_t same = 0;
+        if (obs_repeats(h, i, 1))
+            continue;   /* counted with the first */
+        for (size_t j = i; j < h->n; j++)
             same += h->day[j] == h->day[i] && h->bucket[j] == h->bucket[i];
         hist_field(field, h->day[i], h->bucket[i]);
         cmd_begin(pp, "HINCRBY", key);

@@ -231,7 +231,7 @@ static json_t *with_lines(size_t n)
 
     for (size_t i = 0; i < n; i++) {
         json_t *l = json_deep_copy(line0(root));
-        char sn[16];
+        char sn[24];   /* a size_t in decimal, and its NUL */
         snprintf(sn, sizeof(sn), "%zu", i + 1);
         json_object_set_new(l, "feedetl_sn", json_string(sn));
         json_array_append_new(fd, l);
