@@ -398,10 +398,11 @@ static void progress_apply(void *opaque);
  * once the slowest partition is a lateness past it); and with a batch's
  * commit, published for the others. A partition's progress is
  * partition_bound(). A partition at its end for idle_ms, with nothing
- * queued, holds nobody back.
+ * queued, holds nobody back. With past, also each one's progress once the
+ * batch's events are judged (each raises it: set_progress()).
  */
 static int64_t *progress_of(struct daemon *d, struct fg_claim *const *claims,
-                            const struct fg_alert_source *srcs, size_t nc)
+                            const struct fg_alert_source *srcs, size_t nc, int64_t *past)
 {
     int n = d->nparts;
     int64_t *mine = fg_malloc((size_t)(n ? n : 1) * sizeof(*mine));
@@ -418,6 +419,8 @@ static int64_t *progress_of(struct daemon *d, struct fg_claim *const *claims,
         const struct part *q = &d->parts[p];
         int64_t in_batch = mine[p];
         mine[p] = FG_PROGRESS_NOT_MINE;
+        if (past)
+            past[p] = FG_PROGRESS_NOT_MINE;
         if (!q->owned)
             continue;
         /* Idle: it has reached its end once, nothing is queued, being
@@ -440,7 +443,12 @@ static int64_t *progress_of(struct daemon *d, struct fg_claim *const *claims,
         else {
             int64_t first = queued_first(q);
             mine[p] = partition_bound(d, q, in_batch < first ? in_batch : first);
+            if (past)
+                past[p] = partition_bound(d, q, first);
+            continue;
         }
+        if (past)
+            past[p] = mine[p];
     }
     for (int p = 0; p < n; p++)
         d->parts[p].bound = mine[p];
@@ -452,33 +460,31 @@ static void progress_begin(struct daemon *d, struct exchange *ex, struct fg_clai
                            const struct fg_alert_source *srcs, size_t nc)
 {
     int n = d->nparts;
+    int64_t *past = fg_malloc((size_t)(n ? n : 1) * sizeof(*past));
 
     ex->d = d;
-    ex->mine = progress_of(d, claims, srcs, nc);
+    ex->mine = progress_of(d, claims, srcs, nc, past);
     ex->all = fg_malloc((size_t)(n ? n : 1) * sizeof(*ex->all));
     ex->x = (struct fg_exchange){.srcs = srcs, .topic = d->topic_claims, .all = ex->all,
                                  .nparts = n, .apply = progress_apply, .opaque = ex,
                                  .bound = FG_PROGRESS_IDLE};
     /* The furthest the engine can be told of each partition owned while
      * judging the batch, where known before the read: the progress past
-     * the partition's last event in the batch (each event's raises it:
-     * set_progress), else what it was told last (only this worker
-     * publishes a partition it owns). */
+     * the batch, else what it was told last (only this worker publishes a
+     * partition it owns). */
     for (int p = 0; p < n; p++) {
-        const struct part *q = &d->parts[p];
-        int64_t v = ex->mine[p];
-        if (!q->owned)
+        int64_t v = past[p];
+        if (!d->parts[p].owned)
             continue;
         if (v == FG_PROGRESS_NOT_MINE)
-            v = q->applied;
-        else if (v != FG_PROGRESS_IDLE)
-            v = partition_bound(d, q, queued_first(q));
+            v = d->parts[p].applied;
         if (v == FG_PROGRESS_NOT_MINE)
             continue;
         ex->x.bounded = 1;
         if (v < ex->x.bound)
             ex->x.bound = v;
     }
+    free(past);
 }
 
 /* With a batch's commit (after its events are judged): this worker's
@@ -486,7 +492,7 @@ static void progress_begin(struct daemon *d, struct exchange *ex, struct fg_clai
  * so the others never see it ahead of the state. */
 static void progress_publish(struct daemon *d)
 {
-    int64_t *mine = progress_of(d, NULL, NULL, 0);
+    int64_t *mine = progress_of(d, NULL, NULL, 0, NULL);
 
     d->st->ops->progress_put(d->st, d->topic_claims, mine, d->nparts);
     free(mine);
@@ -1010,6 +1016,10 @@ static int attempt(struct daemon *d, struct batch *b, int mode)
     double t;
     int rc, held = d->pending && !d->pending_sent;
 
+    if (d->fault_stop == 2) {   /* fault injection: this attempt cannot run */
+        d->fault_stop = 0;
+        return FG_EAGAIN;
+    }
     if (!held)   /* held batches' failed deliveries fail their commit */
         d->dr_failed = 0;
     fg_engine_mark_take(d->eng, &b->mark);
@@ -1617,12 +1627,7 @@ static int pending_failed(struct daemon *d, int rerun)
     for (; b; b = next) {
         next = b->next;
         b->next = NULL;
-        if (d->fault_stop == 2) {   /* fault injection: the first cannot run */
-            d->fault_stop = 0;
-            rc = FG_EAGAIN;
-        } else {
-            rc = rerun && rc == FG_OK ? batch_run(d, b, COMMIT_NOW) : FG_EAGAIN;
-        }
+        rc = rerun && rc == FG_OK ? batch_run(d, b, COMMIT_NOW) : FG_EAGAIN;
         batch_finish(d, b, rc);
     }
     return rc;

@@ -632,28 +632,27 @@ static void batch_groups(struct fg_engine *e, const struct fg_claim *const *clai
     }
 }
 
-/* Moves the groups a judgement may read in this batch, one of whose
- * announced ranges ends before cb, to the front; returns how many. */
-static size_t groups_judgeable(struct fg_batch_ctx *b, int64_t cb)
+/* Keeps only the groups a judgement may read in this batch: one of
+ * whose announced ranges ends before cb. */
+static void groups_judgeable(struct fg_batch_ctx *b, int64_t cb)
 {
     size_t k = 0;
 
+    /* (the map of names goes: it would keep the names dropped) */
+    fg_map_fini(&b->groups);
+    fg_map_init(&b->groups);
     for (size_t i = 0; i < b->n; i++) {
-        if (b->first_to[i] >= cb)
+        if (b->first_to[i] >= cb) {
+            free(b->keys[i]);
             continue;
-        char *key = b->keys[k];
-        int64_t from = b->from[k], to = b->to[k], first_to = b->first_to[k];
+        }
         b->keys[k] = b->keys[i];
         b->from[k] = b->from[i];
         b->to[k] = b->to[i];
         b->first_to[k] = b->first_to[i];
-        b->keys[i] = key;
-        b->from[i] = from;
-        b->to[i] = to;
-        b->first_to[i] = first_to;
         k++;
     }
-    return k;
+    b->n = k;
 }
 
 static void batch_groups_free(struct fg_batch_ctx *b)
@@ -1151,10 +1150,12 @@ int fg_engine_batch_begin(struct fg_engine *e, struct fg_claim *const *claims, s
     }
     rd.parts = parts;
     batch_groups(e, (const struct fg_claim *const *)claims, n, &b);
+    if (x && x->bounded)
+        groups_judgeable(&b, complete_at(e, x->bound));
     rd.psn_nos = psn;
     rd.n = n;
     rd.groups = (const char *const *)b.keys;
-    rd.ngroups = x && x->bounded ? groups_judgeable(&b, complete_at(e, x->bound)) : b.n;
+    rd.ngroups = b.n;
     rd.from = b.from;
     rd.to = b.to;
     rd.complete_before = b.complete_before;
